@@ -1,0 +1,86 @@
+"""Configuration of ``dsgan train`` (the degradation model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from dsgan.config.base import StrictModel
+
+
+class DataConfig(StrictModel):
+    """Where the images come from and how they are cut.
+
+    ``lr`` unset: same-domain mode (the paper): the real sample is a native-resolution crop of the same
+    HR image. ``lr`` set: unpaired mode, real samples come from that folder.
+    """
+
+    hr: Path | None = None
+    lr: Path | None = None
+    scale: int = Field(4, ge=2, le=16)
+    crop: int = Field(48, ge=0, description="LR crop size in pixels; 0 = whole images")
+    flips: bool = True
+    rotations: bool = True
+    workers: int = Field(0, ge=0)
+    cache_images: bool = True
+
+
+class ModelConfig(StrictModel):
+    n_res_blocks: int = Field(8, ge=1)
+    channels: int = Field(64, ge=8)
+    output: Literal["sigmoid", "residual"] = "sigmoid"
+    noise_channels: int = Field(0, ge=0)
+    d_channels: int = Field(64, ge=8)
+
+
+class LossConfig(StrictModel):
+    filter: Literal["box", "gaussian"] = "box"
+    kernel_size: int = Field(5, ge=1)
+    w_col: float = Field(1.0, ge=0)
+    w_tex: float = Field(0.005, ge=0)
+    w_per: float = Field(0.01, ge=0)
+    perceptual: Literal["vgg", "lpips", "none"] = "vgg"
+    perceptual_weights: Path | None = None
+    gan: Literal["bce", "ragan", "wgan-gp"] = "bce"
+    gp_weight: float = Field(10.0, ge=0)
+    highpass: bool = True
+
+    @model_validator(mode="after")
+    def _odd_kernel(self) -> LossConfig:
+        if self.kernel_size % 2 == 0:
+            raise ValueError("kernel_size must be odd")
+        return self
+
+
+class OptimConfig(StrictModel):
+    lr: float = Field(2e-4, gt=0)
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    decay_start: float = Field(
+        0.5, ge=0, le=1, description="fraction of iterations after which lr decays linearly to 0"
+    )
+    warmup_identity: int = Field(
+        0, ge=0, description="initial iterations training G for the identity only (L1), no GAN"
+    )
+
+
+class DSGANConfig(StrictModel):
+    """Everything ``dsgan train`` needs; saved resolved into each run directory and checkpoint."""
+
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    optim: OptimConfig = OptimConfig()
+    iterations: int = Field(20000, ge=1)
+    batch_size: int = Field(16, ge=1)
+    seed: int = 0
+    device: str = "auto"
+    amp: Literal["off", "bf16", "fp16", "auto"] = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    out: Path = Path("runs/dsgan")
+    log_every: int = Field(20, ge=1)
+    image_every: int = Field(500, ge=1)
+    checkpoint_every: int = Field(1000, ge=1)

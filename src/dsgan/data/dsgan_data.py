@@ -1,0 +1,76 @@
+"""Training samples for DSGAN: (HR crop that G's input is made from, real LR-domain sample).
+
+* same-domain (``lr`` unset, the paper): an HR crop of ``crop*scale`` pixels, and a ``crop``-pixel crop
+  of the *same* HR crop at native resolution as the real sample.
+* unpaired (``lr`` set): an HR crop of ``crop*scale`` pixels, and a ``crop``-pixel crop of a random
+  image of the LR folder. ``crop = 0`` uses whole images (all HR images must be ``scale`` times the LR
+  images' size, as the seed's aligned 256/128 ID photos).
+
+The bicubic downscale happens on the training device, batched (see the trainer).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dsgan.config.dsgan import DataConfig
+from dsgan.data.pool import ImagePool
+from dsgan.data.sampling import augment, random_crop
+from dsgan.errors import UserError
+
+
+class DSGANDataset(torch.utils.data.Dataset):
+    """Items are built from (index, seed) pairs given by :class:`StepSampler`.
+
+    Returns (hr, real): uint8 tensors (3, crop*scale, crop*scale) and (3, crop, crop).
+    """
+
+    def __init__(self, cfg: DataConfig, on_error: str = "skip") -> None:
+        if cfg.hr is None:
+            raise UserError("no HR folder given; pass --hr DIR (and --lr DIR for unpaired mode)")
+        hr_min = cfg.crop * cfg.scale if cfg.crop else cfg.scale
+        self.cfg = cfg
+        self.hr = ImagePool(cfg.hr, (hr_min, hr_min), cfg.cache_images, on_error)
+        self.lr = (
+            ImagePool(cfg.lr, (cfg.crop, cfg.crop) if cfg.crop else (1, 1), cfg.cache_images,
+                      on_error)
+            if cfg.lr is not None
+            else None
+        )
+        if cfg.crop == 0:
+            self._check_whole_images()
+
+    def _check_whole_images(self) -> None:
+        sizes = {tuple(self.hr.get(i).shape[-2:]) for i in range(len(self.hr))}
+        if len(sizes) != 1:
+            raise UserError(
+                f"{self.cfg.hr}: --crop 0 (whole images) needs all HR images of one size, "
+                f"found {len(sizes)} sizes; use --crop N for random crops"
+            )
+        (h, w) = sizes.pop()
+        if h % self.cfg.scale or w % self.cfg.scale:
+            raise UserError(f"{self.cfg.hr}: HR size {w}x{h} is not divisible by the scale")
+
+    def __len__(self) -> int:
+        return len(self.hr)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, seed = item
+        g = torch.Generator().manual_seed(seed)
+        cfg = self.cfg
+        hr_img = self.hr.get(index)
+        hr = random_crop(hr_img, cfg.crop * cfg.scale, g) if cfg.crop else self._whole(hr_img)
+        hr = augment(hr, g, cfg.flips, cfg.rotations)
+        if self.lr is None:
+            size = cfg.crop or hr.shape[-1] // cfg.scale
+            real = random_crop(hr, size, g) if cfg.crop else hr[..., : hr.shape[-2] // cfg.scale, :size]
+        else:
+            j = int(torch.randint(len(self.lr), (1,), generator=g))
+            real = random_crop(self.lr.get(j), cfg.crop, g)
+            real = augment(real, g, cfg.flips, cfg.rotations)
+        return hr.contiguous(), real.contiguous()
+
+    def _whole(self, img: torch.Tensor) -> torch.Tensor:
+        h, w = img.shape[-2:]
+        s = self.cfg.scale
+        return img[..., : h - h % s, : w - w % s]

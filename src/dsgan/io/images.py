@@ -1,0 +1,134 @@
+"""Reading and writing images with Pillow.
+
+Every loader returns float32 RGB tensors of shape (3, H, W) with values in [0, 1], whatever the file
+held: 8/16-bit, grey, RGBA or LA (alpha composited on black is *not* done: alpha is dropped), palette,
+CMYK; EXIF orientation is applied. Writing is atomic: a temporary file in the destination folder is
+renamed over the target, so a crash never leaves a half-written image.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dsgan.errors import ImageError, UserError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+# Pillow's own guard against decompression bombs, made an error rather than a warning.
+MAX_PIXELS = 178_956_970
+
+
+def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
+    """Sorted image files in ``folder`` (by extension); a clear error if there are none."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise UserError(f"{folder}: folder does not exist")
+    if not folder.is_dir():
+        raise UserError(f"{folder}: is not a folder; pass a folder of images")
+    pattern = "**/*" if recursive else "*"
+    files = sorted(
+        p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    if not files:
+        raise UserError(
+            f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)})"
+        )
+    return files
+
+
+def _to_rgb_array(img: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to an (H, W, 3) float32 array in [0, 1]."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.clip(arr / peak, 0.0, 1.0)
+        return np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 1.0 if arr.max() <= 1.0 else (255.0 if arr.max() <= 255 else 65535.0)
+        arr = np.clip(arr / peak, 0.0, 1.0)
+        return np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def load_image(path: str | Path) -> torch.Tensor:
+    """Decode an image file.
+
+    Returns:
+        float32 tensor (3, H, W), values in [0, 1].
+
+    Raises:
+        ImageError: empty, truncated, corrupt, unreadable or oversized (decompression bomb) files.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError(path, "file is empty (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise ImageError(
+                        path, f"{img.width}x{img.height} pixels exceeds the {MAX_PIXELS} limit"
+                    )
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                arr = _to_rgb_array(img)
+    except ImageError:
+        raise
+    except PermissionError as exc:
+        raise ImageError(path, "permission denied; make the file readable") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(path, f"refused as a possible decompression bomb ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(path, "not a readable image (unknown or corrupt format)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(path, f"corrupt or truncated image ({exc})") from exc
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+
+def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, rounded, clamped."""
+    if image.ndim != 3 or image.shape[0] != 3:
+        raise ValueError(f"expected a (3, H, W) tensor, got {tuple(image.shape)}")
+    arr = image.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+    return arr.transpose(1, 2, 0)
+
+
+def save_image(image: torch.Tensor | np.ndarray, path: str | Path, quality: int = 95) -> None:
+    """Write an RGB image atomically; the format comes from the extension.
+
+    Args:
+        image: (3, H, W) float tensor in [0, 1], or an (H, W, 3) uint8 array.
+        path: destination; its folder is created.
+        quality: JPEG/WebP quality.
+    """
+    path = Path(path)
+    arr = tensor_to_uint8(image) if isinstance(image, torch.Tensor) else image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise UserError(f"{path}: unknown image extension {path.suffix!r}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+            Image.fromarray(arr, mode="RGB").save(fh, format=fmt, **kwargs)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,113 @@
+"""DSGAN networks, exactly as the seed/authors (parameter names match their released checkpoints).
+
+Generator (594,380 parameters by default): conv3x3(3->64) + PReLU, 8 residual blocks
+(conv3x3, PReLU, conv3x3, identity skip), conv3x3(64->3), sigmoid. It works at LR resolution: the
+input is the bicubic-downscaled image, the output the same size.
+
+Discriminator (1,030,273 parameters): per-pixel patch GAN on high-passes, no striding.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+
+class ResidualBlock(nn.Module):
+    """conv3x3 -> PReLU -> conv3x3, plus the identity."""
+
+    def __init__(self, channels: int = 64) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.prelu = nn.PReLU()
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(self.prelu(self.conv1(x)))
+
+
+class Generator(nn.Module):
+    """DSGAN degradation generator.
+
+    Args:
+        n_res_blocks: residual blocks (8).
+        channels: feature width (64).
+        output: ``sigmoid`` (faithful: out = sigmoid(f(x))) or ``residual`` (out = x + f(x),
+            last conv zero-initialised so training starts from the identity; the colour of the
+            input is kept from the first step). Same parameters, same names, either way.
+        noise_channels: extra input channels of N(0, 1) noise drawn per call (0 = faithful,
+            deterministic G). Random input lets G produce noise that is independent of the
+            image content, as real sensor noise is.
+
+    Shapes: (N, 3, H, W) in [0, 1] -> (N, 3, H, W); ``sigmoid`` output lies in (0, 1), ``residual``
+    output is unclamped (clamp before saving).
+    """
+
+    def __init__(
+        self,
+        n_res_blocks: int = 8,
+        channels: int = 64,
+        output: Literal["sigmoid", "residual"] = "sigmoid",
+        noise_channels: int = 0,
+    ) -> None:
+        super().__init__()
+        if output not in ("sigmoid", "residual"):
+            raise ValueError(f"output must be 'sigmoid' or 'residual', got {output!r}")
+        self.output = output
+        self.noise_channels = noise_channels
+        self.block_input = nn.Sequential(
+            nn.Conv2d(3 + noise_channels, channels, kernel_size=3, padding=1), nn.PReLU()
+        )
+        self.res_blocks = nn.ModuleList(ResidualBlock(channels) for _ in range(n_res_blocks))
+        self.block_output = nn.Conv2d(channels, 3, kernel_size=3, padding=1)
+        if output == "residual":
+            nn.init.zeros_(self.block_output.weight)
+            nn.init.zeros_(self.block_output.bias)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Pixels of context one output pixel depends on, per side (for tiling)."""
+        return 2 + 2 * len(self.res_blocks)
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (N, 3, H, W) in [0, 1]; noise: optional (N, noise_channels, H, W) to fix the draw."""
+        h = x
+        if self.noise_channels:
+            if noise is None:
+                noise = torch.randn(
+                    x.shape[0], self.noise_channels, *x.shape[2:], device=x.device, dtype=x.dtype
+                )
+            h = torch.cat([x, noise], dim=1)
+        h = self.block_input(h)
+        for block in self.res_blocks:
+            h = block(h)
+        h = self.block_output(h)
+        return x + h if self.output == "residual" else torch.sigmoid(h)
+
+
+class Discriminator(nn.Module):
+    """Per-pixel patch discriminator (no striding, receptive field 13x13); returns logits.
+
+    The high-pass is applied by the caller (the loss), so the same network serves ``--no-highpass``
+    ablations. Shapes: (N, 3, H, W) -> (N, 1, H, W) logits.
+    """
+
+    def __init__(self, in_channels: int = 3, channels: int = 64) -> None:
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, c, kernel_size=5, padding=2),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c, 2 * c, kernel_size=5, padding=2),
+            nn.BatchNorm2d(2 * c),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * c, 4 * c, kernel_size=5, padding=2),
+            nn.BatchNorm2d(4 * c),
+            nn.LeakyReLU(0.2),
+        )
+        self.gan_net = nn.Conv2d(4 * c, 1, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gan_net(self.net(x))

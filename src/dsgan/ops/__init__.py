@@ -1,0 +1,1 @@
+"""Pure tensor operations: resizing, frequency separation, corruptions, tiled inference."""

@@ -1,0 +1,1 @@
+"""Training loops and their plumbing: run directories, checkpoints, schedules, faults."""

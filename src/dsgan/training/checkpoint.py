@@ -1,0 +1,151 @@
+"""Safe, atomic checkpoints.
+
+A checkpoint of step N is two files in ``RUN/checkpoints``:
+
+* ``step_N.safetensors``: every network's weights, keys prefixed ``<net>.`` (e.g. ``g.``, ``d.``);
+  the header metadata holds ``dsgan_version``, ``kind`` (``dsgan``/``sr``), ``step`` and the
+  resolved ``config`` as JSON. It alone is enough for inference.
+* ``step_N.state.pt``: optimiser, scheduler and random-generator states, read back with
+  ``torch.load(weights_only=True)``, so a tampered file cannot run code.
+
+Both are written to temporary names and renamed; ``latest.json`` is replaced last, so a kill at any
+moment leaves the previous checkpoint intact and pointed to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from dsgan import __version__
+from dsgan.errors import UserError
+
+LATEST = "latest.json"
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, NumPy and torch (CPU and CUDA) random states, in weights_only-loadable types."""
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": list(random.getstate()[1]),
+        "python_pos": random.getstate()[2],
+        "numpy": torch.from_numpy(np_state[1].astype(np.int64)),
+        "numpy_pos": int(np_state[2]),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate((3, tuple(state["python"]), state["python_pos"]))
+    np.random.set_state(
+        ("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0)
+    )
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(
+    folder: Path,
+    step: int,
+    nets: dict[str, torch.nn.Module],
+    state: dict[str, Any],
+    kind: str,
+    config_json: str,
+    keep: int = 3,
+) -> Path:
+    """Write step ``step``; keep the newest ``keep`` checkpoints. Returns the weights path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        f"{name}.{k}": v.detach().cpu().contiguous()
+        for name, net in nets.items()
+        for k, v in unwrap(net).state_dict().items()
+    }
+    meta = {
+        "dsgan_version": __version__,
+        "kind": kind,
+        "step": str(step),
+        "config": config_json,
+        "nets": ",".join(nets),
+    }
+    weights = folder / f"step_{step:08d}.safetensors"
+    state_path = folder / f"step_{step:08d}.state.pt"
+    _atomic_write(state_path, lambda p: torch.save(state, p))
+    _atomic_write(weights, lambda p: save_file(tensors, p, metadata=meta))
+    latest = {"step": step, "weights": weights.name, "state": state_path.name}
+    _atomic_write(folder / LATEST, lambda p: Path(p).write_text(json.dumps(latest)))
+    for old in sorted(folder.glob("step_*.safetensors"))[:-keep]:
+        old.unlink(missing_ok=True)
+        old.with_name(old.name.replace(".safetensors", ".state.pt")).unlink(missing_ok=True)
+    return weights
+
+
+def unwrap(net: torch.nn.Module) -> torch.nn.Module:
+    """The plain module inside DDP / torch.compile wrappers."""
+    net = getattr(net, "module", net)
+    return getattr(net, "_orig_mod", net)
+
+
+def latest_checkpoint(folder: Path) -> tuple[Path, Path] | None:
+    """(weights, state) of the newest complete checkpoint in ``folder``, or None."""
+    pointer = folder / LATEST
+    if not pointer.is_file():
+        return None
+    try:
+        info = json.loads(pointer.read_text())
+        weights, state = folder / info["weights"], folder / info["state"]
+    except (ValueError, KeyError) as exc:
+        raise UserError(f"{pointer}: unreadable checkpoint pointer ({exc})") from exc
+    if not (weights.is_file() and state.is_file()):
+        raise UserError(f"{pointer}: points to missing files {weights.name} / {state.name}")
+    return weights, state
+
+
+def read_weights(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, str]]:
+    """Weights grouped by network prefix, and the metadata, of a ``.safetensors`` checkpoint."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+            groups: dict[str, dict[str, torch.Tensor]] = {}
+            for key in fh.keys():  # noqa: SIM118 - safe_open has no __iter__
+                net, _, name = key.partition(".")
+                groups.setdefault(net, {})[name] = fh.get_tensor(key)
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
+    return groups, meta
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """Training state, loaded without executing code (a pickle with code is refused)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(
+            f"{path}: refused to load training state ({type(exc).__name__}); only tensors and "
+            "plain containers are allowed"
+        ) from exc
