@@ -30,7 +30,7 @@ class DataConfig(StrictModel):
 class ModelConfig(StrictModel):
     n_res_blocks: int = Field(8, ge=1)
     channels: int = Field(64, ge=8)
-    output: Literal["sigmoid", "residual"] = "sigmoid"
+    output: Literal["sigmoid", "residual", "highpass"] = "sigmoid"
     noise_channels: int = Field(0, ge=0)
     d_channels: int = Field(64, ge=8)
 

@@ -14,6 +14,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from dsgan.ops.filters import HighPass
+
 
 class ResidualBlock(nn.Module):
     """conv3x3 -> PReLU -> conv3x3, plus the identity."""
@@ -34,9 +36,10 @@ class Generator(nn.Module):
     Args:
         n_res_blocks: residual blocks (8).
         channels: feature width (64).
-        output: ``sigmoid`` (faithful: out = sigmoid(f(x))) or ``residual`` (out = x + f(x),
-            last conv zero-initialised so training starts from the identity; the colour of the
-            input is kept from the first step). Same parameters, same names, either way.
+        output: ``sigmoid`` (faithful: out = sigmoid(f(x))); ``residual`` (out = x + f(x), last
+            conv zero-initialised so training starts from the identity); or ``highpass``
+            (out = x + f(x) - L(f(x)) with the 5x5 box low-pass L: G can only add detail, so it
+            cannot shift colours). Same parameters, same names, in every case.
         noise_channels: extra input channels of N(0, 1) noise drawn per call (0 = faithful,
             deterministic G). Random input lets G produce noise that is independent of the
             image content, as real sensor noise is.
@@ -49,12 +52,12 @@ class Generator(nn.Module):
         self,
         n_res_blocks: int = 8,
         channels: int = 64,
-        output: Literal["sigmoid", "residual"] = "sigmoid",
+        output: Literal["sigmoid", "residual", "highpass"] = "sigmoid",
         noise_channels: int = 0,
     ) -> None:
         super().__init__()
-        if output not in ("sigmoid", "residual"):
-            raise ValueError(f"output must be 'sigmoid' or 'residual', got {output!r}")
+        if output not in ("sigmoid", "residual", "highpass"):
+            raise ValueError(f"output must be sigmoid, residual or highpass, got {output!r}")
         self.output = output
         self.noise_channels = noise_channels
         self.block_input = nn.Sequential(
@@ -62,7 +65,8 @@ class Generator(nn.Module):
         )
         self.res_blocks = nn.ModuleList(ResidualBlock(channels) for _ in range(n_res_blocks))
         self.block_output = nn.Conv2d(channels, 3, kernel_size=3, padding=1)
-        if output == "residual":
+        self.detail = HighPass("box", 5) if output == "highpass" else None
+        if output != "sigmoid":
             nn.init.zeros_(self.block_output.weight)
             nn.init.zeros_(self.block_output.bias)
 
@@ -84,7 +88,9 @@ class Generator(nn.Module):
         for block in self.res_blocks:
             h = block(h)
         h = self.block_output(h)
-        return x + h if self.output == "residual" else torch.sigmoid(h)
+        if self.output == "sigmoid":
+            return torch.sigmoid(h)
+        return x + (self.detail(h) if self.detail is not None else h)
 
 
 class Discriminator(nn.Module):

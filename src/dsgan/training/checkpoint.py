@@ -32,7 +32,7 @@ from dsgan.errors import UserError
 LATEST = "latest.json"
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -81,6 +81,22 @@ def save_checkpoint(
 ) -> Path:
     """Write step ``step``; keep the newest ``keep`` checkpoints. Returns the weights path."""
     folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / f"step_{step:08d}.safetensors"
+    state_path = folder / f"step_{step:08d}.state.pt"
+    atomic_write(state_path, lambda p: torch.save(state, p))
+    save_weights(weights, step, nets, kind, config_json)
+    latest = {"step": step, "weights": weights.name, "state": state_path.name}
+    atomic_write(folder / LATEST, lambda p: Path(p).write_text(json.dumps(latest)))
+    for old in sorted(folder.glob("step_*.safetensors"))[:-keep]:
+        old.unlink(missing_ok=True)
+        old.with_name(old.name.replace(".safetensors", ".state.pt")).unlink(missing_ok=True)
+    return weights
+
+
+def save_weights(
+    path: Path, step: int, nets: dict[str, torch.nn.Module], kind: str, config_json: str
+) -> None:
+    """Atomically write the networks' weights (keys ``<net>.<param>``) with metadata."""
     tensors = {
         f"{name}.{k}": v.detach().cpu().contiguous()
         for name, net in nets.items()
@@ -93,16 +109,7 @@ def save_checkpoint(
         "config": config_json,
         "nets": ",".join(nets),
     }
-    weights = folder / f"step_{step:08d}.safetensors"
-    state_path = folder / f"step_{step:08d}.state.pt"
-    _atomic_write(state_path, lambda p: torch.save(state, p))
-    _atomic_write(weights, lambda p: save_file(tensors, p, metadata=meta))
-    latest = {"step": step, "weights": weights.name, "state": state_path.name}
-    _atomic_write(folder / LATEST, lambda p: Path(p).write_text(json.dumps(latest)))
-    for old in sorted(folder.glob("step_*.safetensors"))[:-keep]:
-        old.unlink(missing_ok=True)
-        old.with_name(old.name.replace(".safetensors", ".state.pt")).unlink(missing_ok=True)
-    return weights
+    atomic_write(path, lambda p: save_file(tensors, p, metadata=meta))
 
 
 def unwrap(net: torch.nn.Module) -> torch.nn.Module:

@@ -1,0 +1,52 @@
+"""``dsgan degrade``: apply a trained generator to HR images to make realistic LR / LR-HR pairs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dsgan.cli.common import add_on_error
+from dsgan.devices import resolve_device
+from dsgan.errors import UserError
+
+NAME = "degrade"
+HELP = "degrade HR images with a trained DSGAN generator (LR images or SDSR/TDSR pair folders)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True,
+                   help="run dir, generator .safetensors, authors' .pth, or 'bicubic' (no model)")
+    p.add_argument("--input", type=Path, required=True, help="folder of HR images")
+    p.add_argument("--output", type=Path, required=True, help="output folder (created)")
+    p.add_argument("--scale", type=int, help="default: the scale the model was trained for")
+    p.add_argument("--layout", choices=("lr", "sdsr", "tdsr"), default="sdsr")
+    p.add_argument("--tile", type=int, default=0, help="tile size in LR pixels (0 = whole image)")
+    p.add_argument("--cleanup", type=int, default=2, help="TDSR clean-up downscale factor")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generator's noise input")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--workers", type=int, default=2, help="decoding worker processes")
+    p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
+    add_on_error(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dsgan.inference.degrade import DegradeOptions, degrade_folder
+    from dsgan.inference.loading import load_generator
+
+    if args.checkpoint == "bicubic":
+        g, trained_scale = None, None
+    else:
+        g, info = load_generator(args.checkpoint)
+        trained_scale = info.get("scale")
+    scale = args.scale or trained_scale or 4
+    if scale < 2:
+        raise UserError(f"--scale must be >= 2, got {scale}")
+    if trained_scale and args.scale and args.scale != trained_scale:
+        print(f"warning: the model was trained for x{trained_scale}, degrading at x{scale}")
+    opts = DegradeOptions(scale=scale, layout=args.layout, tile=args.tile, cleanup=args.cleanup,
+                          seed=args.seed, overwrite=args.overwrite, workers=args.workers,
+                          on_error=args.on_error)
+    counts = degrade_folder(g, args.input, args.output, opts, resolve_device(args.device))
+    print(f"{counts['written']} written, {counts['existing']} already present, "
+          f"{counts['failed']} failed -> {args.output}")
+    return 0 if counts["failed"] == 0 else 1

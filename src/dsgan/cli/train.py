@@ -1,0 +1,68 @@
+"""``dsgan train``: train the DSGAN degradation model from image folders."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dsgan.cli.common import add_config_args, add_on_error, collect_overrides
+from dsgan.config.base import dump_config, load_config, read_yaml
+from dsgan.config.dsgan import DSGANConfig
+
+NAME = "train"
+HELP = "train a DSGAN degradation model (same-domain: --hr only; unpaired: --hr and --lr)"
+
+FLAGS = {
+    "hr": "data.hr", "lr": "data.lr", "scale": "data.scale", "crop": "data.crop",
+    "workers": "data.workers", "iterations": "iterations", "batch_size": "batch_size",
+    "perceptual": "loss.perceptual", "perceptual_weights": "loss.perceptual_weights",
+    "gan": "loss.gan", "device": "device", "out": "out", "seed": "seed", "amp": "amp",
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_config_args(p)
+    p.add_argument("--hr", type=Path, help="folder of HR (clean) images")
+    p.add_argument("--lr", type=Path, help="folder of real LR images (unpaired mode)")
+    p.add_argument("--scale", type=int, help="downscaling factor (>= 2; default 4)")
+    p.add_argument("--crop", type=int, help="LR crop size in pixels; 0 = whole images")
+    p.add_argument("--iterations", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--perceptual", choices=("vgg", "lpips", "none"))
+    p.add_argument("--perceptual-weights", type=Path,
+                   help="local weight file for the perceptual network (VGG19 or AlexNet)")
+    p.add_argument("--gan", choices=("bce", "ragan", "wgan-gp"))
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--amp", choices=("off", "bf16", "fp16", "auto"))
+    p.add_argument("--workers", type=int, help="data loader worker processes")
+    p.add_argument("--out", type=Path, help="run directory (default runs/dsgan)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its latest checkpoint")
+    add_on_error(p)
+
+
+def resolve(args: argparse.Namespace) -> DSGANConfig:
+    overrides = collect_overrides(args, FLAGS)
+    base = None
+    if args.resume and args.out is not None and (args.out / "config.yaml").is_file():
+        base = read_yaml(args.out / "config.yaml")
+    return load_config(DSGANConfig, args.config, overrides, base=base)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = resolve(args)
+    if args.dry_run:
+        print(dump_config(cfg), end="")
+        return 0
+    from dsgan.training.dsgan_trainer import DSGANTrainer
+
+    trainer = DSGANTrainer(cfg, resume=args.resume, on_error=args.on_error)
+    try:
+        path = trainer.train()
+    except KeyboardInterrupt:
+        print(f"stopped at step {trainer.step}; checkpoint saved. Continue with: "
+              f"dsgan train --out {cfg.out} --resume")
+        return 130
+    print(f"generator written to {path}")
+    return 0

@@ -1,0 +1,1 @@
+"""Applying trained models to folders: ``degrade`` (DSGAN) and ``upscale`` (SR)."""

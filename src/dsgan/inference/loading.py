@@ -1,0 +1,62 @@
+"""Load a DSGAN generator for inference from any of the files a user may have.
+
+Accepted: a run directory (its ``generator.safetensors``, else its latest checkpoint), one of our
+``.safetensors`` checkpoints, or the authors' released ``.pth`` (dict with ``model_g_state_dict``,
+read with ``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dsgan.errors import UserError
+from dsgan.models.dsgan import Generator
+from dsgan.training import checkpoint as ckpt
+
+
+def _from_safetensors(path: Path) -> tuple[Generator, dict[str, Any]]:
+    groups, meta = ckpt.read_weights(path)
+    if not str(meta.get("kind", "")).startswith("dsgan") or "g" not in groups:
+        raise UserError(
+            f"{path}: a {meta.get('kind', 'unknown')!r} checkpoint, not a DSGAN generator; "
+            "pass the generator.safetensors of a `dsgan train` run"
+        )
+    config = json.loads(meta.get("config", "{}"))
+    m = config.get("model", {})
+    g = Generator(
+        m.get("n_res_blocks", 8), m.get("channels", 64), m.get("output", "sigmoid"),
+        m.get("noise_channels", 0),
+    )
+    try:
+        g.load_state_dict(groups["g"])
+    except RuntimeError as exc:
+        raise UserError(f"{path}: weights do not fit the stored architecture ({exc})") from exc
+    info = {"scale": config.get("data", {}).get("scale"), "step": meta.get("step"),
+            "config": config, "source": str(path)}
+    return g, info
+
+
+def load_generator(source: str | Path) -> tuple[Generator, dict[str, Any]]:
+    """Returns (generator in eval mode, info with ``scale`` (int or None) and ``source``)."""
+    path = Path(source)
+    if path.is_dir():
+        exported = path / "generator.safetensors"
+        if exported.is_file():
+            path = exported
+        else:
+            found = ckpt.latest_checkpoint(path / "checkpoints")
+            if found is None:
+                raise UserError(f"{path}: no generator.safetensors and no checkpoints in it")
+            path = found[0]
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint not found")
+    if path.suffix == ".safetensors":
+        g, info = _from_safetensors(path)
+    else:
+        from dsgan.models.authors import load_authors_checkpoint
+
+        g, _, extra = load_authors_checkpoint(path)
+        info = {"scale": 4, "step": extra.get("iteration"), "config": {}, "source": str(path)}
+    return g.eval(), info

@@ -1,0 +1,105 @@
+"""Pieces shared by the training loops: schedules, autocast, signals, fault tracking, seeding."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def linear_decay(total: int, decay_start: float) -> Any:
+    """LambdaLR factor: 1 until ``decay_start * total`` steps, then linearly to 0 at ``total``."""
+    start = int(decay_start * total)
+    span = max(1, total - start)
+
+    def factor(step: int) -> float:
+        return 1.0 if step < start else max(0.0, 1.0 - (step - start) / span)
+
+    return factor
+
+
+def autocast_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``--amp`` (off/bf16/fp16/auto) on ``device``, or None for fp32."""
+    if mode == "off":
+        return None
+    if mode == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return None  # CPU autocast is slower than fp32 for these convolutions
+    return torch.bfloat16 if mode == "bf16" else torch.float16
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+class StopFlag:
+    """Turns SIGINT/SIGTERM into a flag the loop checks, so it can checkpoint and exit cleanly.
+
+    A second SIGINT while stopping raises KeyboardInterrupt as usual.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("received %s: saving a checkpoint and stopping", signal.Signals(signum).name)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StopFlag]:
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handler)
+        except ValueError:  # not in the main thread: no handlers
+            pass
+        try:
+            yield self
+        finally:
+            for sig, old in self._old.items():
+                signal.signal(sig, old)
+
+
+class FaultCounter:
+    """Counts consecutive non-finite steps; ``rollback`` is due after ``limit`` in a row."""
+
+    def __init__(self, limit: int = 5) -> None:
+        self.limit = limit
+        self.consecutive = 0
+        self.total = 0
+
+    def ok(self) -> None:
+        self.consecutive = 0
+
+    def fault(self) -> bool:
+        """Record a fault; True when a rollback is due."""
+        self.consecutive += 1
+        self.total += 1
+        return self.consecutive >= self.limit
+
+
+def grads_finite(params: list[torch.nn.Parameter]) -> bool:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return True
+    norms = torch._foreach_norm(grads)
+    return bool(torch.isfinite(torch.stack(norms)).all())

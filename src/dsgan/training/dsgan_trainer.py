@@ -1,0 +1,292 @@
+"""The DSGAN training loop (``dsgan train``).
+
+One step, as the authors do it: G maps the bicubic-downscaled HR crop ``xb`` to ``xd``; D learns to
+tell high-passes of real LR samples from those of ``xd``; G minimises
+``w_col * L1(low(xd), low(xb)) + w_tex * adversarial(D(high(xd))) + w_per * perceptual(xd, xb)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from dsgan.config.dsgan import DSGANConfig
+from dsgan.data.dsgan_data import DSGANDataset
+from dsgan.data.sampling import StepSampler
+from dsgan.devices import resolve_device
+from dsgan.errors import UserError
+from dsgan.losses import AdversarialLoss, ColorLoss, build_perceptual_loss
+from dsgan.models.dsgan import Discriminator, Generator
+from dsgan.ops.filters import HighPass, LowPass
+from dsgan.ops.resize import imresize
+from dsgan.training import checkpoint as ckpt
+from dsgan.training.common import (
+    FaultCounter,
+    StopFlag,
+    autocast,
+    autocast_dtype,
+    grads_finite,
+    linear_decay,
+    seed_everything,
+)
+from dsgan.training.rundir import RunDir
+
+log = logging.getLogger(__name__)
+
+
+def build_generator(cfg: DSGANConfig) -> Generator:
+    m = cfg.model
+    return Generator(m.n_res_blocks, m.channels, m.output, m.noise_channels)
+
+
+class DSGANTrainer:
+    """Trains G and D per ``cfg``; ``resume`` continues from the run's latest checkpoint."""
+
+    def __init__(self, cfg: DSGANConfig, resume: bool = False, on_error: str = "skip",
+                 rank: int = 0, world_size: int = 1) -> None:
+        self.cfg = cfg
+        self.rank, self.world = rank, world_size
+        self.device = resolve_device(cfg.device)
+        seed_everything(cfg.seed + rank)
+        self.amp = autocast_dtype(cfg.amp, self.device)
+        self.data = DSGANDataset(cfg.data, on_error=on_error)
+        mem = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.g = build_generator(cfg).to(self.device, memory_format=mem)
+        self.d = Discriminator(channels=cfg.model.d_channels).to(self.device, memory_format=mem)
+        self.mem = mem
+        lc = cfg.loss
+        self.highpass = HighPass(lc.filter, lc.kernel_size).to(self.device)
+        self.lowpass = LowPass(lc.filter, lc.kernel_size).to(self.device)
+        self.color = ColorLoss(lc.filter, lc.kernel_size).to(self.device)
+        self.perceptual = build_perceptual_loss(
+            lc.perceptual if lc.w_per > 0 else "none", lc.perceptual_weights
+        )
+        if self.perceptual is not None:
+            self.perceptual = self.perceptual.to(self.device)
+        self.adv = AdversarialLoss(lc.gan, lc.gp_weight)
+        self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
+        self.run = RunDir(cfg.out, cfg, active=rank == 0)
+        self.step = 0
+        self.faults = FaultCounter()
+        if resume:
+            self._resume()
+        elif ckpt.latest_checkpoint(self.run.checkpoints) is not None:
+            raise UserError(
+                f"{cfg.out} already holds a training run; pass --resume to continue it "
+                "or choose another --out"
+            )
+
+    def _optimizers(self) -> tuple[Any, Any, Any, Any]:
+        o = self.cfg.optim
+        fused = self.device.type == "cuda"
+        kw: dict[str, Any] = {"lr": o.lr, "betas": (o.beta1, o.beta2)}
+        kw["fused" if fused else "foreach"] = True
+        opt_g = torch.optim.Adam(self.g.parameters(), **kw)
+        opt_d = torch.optim.Adam(self.d.parameters(), **kw)
+        rule = linear_decay(self.cfg.iterations, o.decay_start)
+        return (opt_g, opt_d, torch.optim.lr_scheduler.LambdaLR(opt_g, rule),
+                torch.optim.lr_scheduler.LambdaLR(opt_d, rule))
+
+    # ----------------------------------------------------------------- checkpoints
+    def _state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict(),
+            "rng": ckpt.rng_state(),
+        }
+
+    def save(self) -> Path | None:
+        if self.rank != 0:
+            return None
+        return ckpt.save_checkpoint(
+            self.run.checkpoints, self.step, {"g": self.g, "d": self.d}, self._state(),
+            kind="dsgan", config_json=self.cfg.model_dump_json(),
+        )
+
+    def _resume(self) -> None:
+        found = ckpt.latest_checkpoint(self.run.checkpoints)
+        if found is None:
+            raise UserError(f"--resume: no checkpoint in {self.run.checkpoints}")
+        self._load(*found)
+        log.info("resumed from step %d (%s)", self.step, found[0].name)
+
+    def _load(self, weights: Path, state_path: Path) -> None:
+        groups, meta = ckpt.read_weights(weights)
+        if meta.get("kind") != "dsgan":
+            raise UserError(f"{weights}: a {meta.get('kind')!r} checkpoint, not a DSGAN one")
+        try:
+            ckpt.unwrap(self.g).load_state_dict(groups["g"])
+            ckpt.unwrap(self.d).load_state_dict(groups["d"])
+        except (KeyError, RuntimeError) as exc:
+            raise UserError(
+                f"{weights}: does not match this model configuration ({str(exc)[:300]})"
+            ) from exc
+        state = ckpt.read_state(state_path)
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.sched_d.load_state_dict(state["sched_d"])
+        ckpt.set_rng_state(state["rng"])
+        self.step = int(state["step"])
+
+    def _rollback(self) -> None:
+        found = ckpt.latest_checkpoint(self.run.checkpoints)
+        if found is None:
+            raise UserError("training diverged (non-finite losses) before any checkpoint; "
+                            "lower optim.lr or check the data")
+        log.error("%d non-finite steps in a row: rolling back to %s", self.faults.consecutive,
+                  found[0].name)
+        self._load(*found)
+        self.faults.ok()
+
+    # ----------------------------------------------------------------- the step
+    def _prepare(self, hr_u8: torch.Tensor, real_u8: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        dev = self.device
+        hr = hr_u8.to(dev, non_blocking=True).float().div_(255)
+        real = real_u8.to(dev, non_blocking=True).float().div_(255)
+        xb = imresize(hr, 1.0 / self.cfg.data.scale).clamp_(0, 1)
+        return (xb.contiguous(memory_format=self.mem), real.contiguous(memory_format=self.mem))
+
+    def train_step(self, xb: torch.Tensor, real: torch.Tensor) -> dict[str, float] | None:
+        """One D and one G update; returns loss terms, or None if the step was skipped."""
+        lc, dev = self.cfg.loss, self.device
+        hp = self.highpass if lc.highpass else (lambda t: t)
+        warm = self.step < self.cfg.optim.warmup_identity
+        with autocast(dev, self.amp):
+            xd = self.g(xb)
+        out: dict[str, torch.Tensor] = {}
+        if not warm:
+            self.d.requires_grad_(True)
+            with autocast(dev, self.amp):
+                d_real = self.d(hp(real))
+                d_fake = self.d(hp(xd.detach()))
+                loss_d = self.adv.discriminator(d_real.float(), d_fake.float())
+            if lc.gan == "wgan-gp":
+                out["loss/d_gp"] = self.adv.gradient_penalty(lambda t: self.d(hp(t)), real, xd)
+                loss_d = loss_d + out["loss/d_gp"]
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            if not (torch.isfinite(loss_d) and grads_finite(list(self.d.parameters()))):
+                return None
+            self.opt_d.step()
+            out.update({"loss/d": loss_d, "d/real": d_real.detach().float().mean(),
+                        "d/fake": d_fake.detach().float().mean()})
+        self.d.requires_grad_(False)
+        xd32 = xd.float()
+        if warm:
+            loss_g = (xd32 - xb).abs().mean()
+            out["loss/identity"] = loss_g
+        else:
+            with autocast(dev, self.amp):
+                d_fake_g = self.d(hp(xd))
+            out["loss/tex"] = self.adv.generator(d_fake_g.float(), d_real.detach().float())
+            out["loss/col"] = self.color(xd32, xb)
+            loss_g = lc.w_col * out["loss/col"] + lc.w_tex * out["loss/tex"]
+            if self.perceptual is not None:
+                with autocast(dev, self.amp):
+                    out["loss/per"] = self.perceptual(xd, xb).float()
+                loss_g = loss_g + lc.w_per * out["loss/per"]
+        out["loss/g"] = loss_g
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        if not (torch.isfinite(loss_g) and grads_finite(list(self.g.parameters()))):
+            return None
+        self.opt_g.step()
+        with torch.no_grad():
+            out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
+        return {k: float(v.detach()) for k, v in out.items()}
+
+    # ----------------------------------------------------------------- the loop
+    def _loader(self) -> torch.utils.data.DataLoader:
+        c = self.cfg
+        sampler = StepSampler(len(self.data), c.batch_size, c.seed, self.step, c.iterations,
+                              self.rank, self.world)
+        return torch.utils.data.DataLoader(
+            self.data, batch_sampler=sampler, num_workers=c.data.workers,
+            pin_memory=self.device.type == "cuda", persistent_workers=False,
+        )
+
+    def train(self) -> Path:
+        """Run until ``cfg.iterations``; returns the path of the exported generator."""
+        c = self.cfg
+        stop = StopFlag()
+        bar = tqdm(total=c.iterations, initial=self.step, desc="dsgan train", unit="it",
+                   disable=self.rank != 0, dynamic_ncols=True)
+        self.g.train()
+        self.d.train()
+        last, t0 = self.step, time.perf_counter()
+        with stop.installed():
+            for hr_u8, real_u8 in self._loader():
+                xb, real = self._prepare(hr_u8, real_u8)
+                losses = self.train_step(xb, real)
+                if losses is None:
+                    log.warning("step %d: non-finite loss or gradient, step skipped", self.step)
+                    if self.faults.fault():
+                        self._rollback()
+                        break  # the loader's stream restarts from the restored step
+                    continue
+                self.faults.ok()
+                self.sched_g.step()
+                self.sched_d.step()
+                self.step += 1
+                bar.update(1)
+                if self.step % c.log_every == 0 or self.step == c.iterations:
+                    dt = time.perf_counter() - t0
+                    losses["speed/it_per_s"] = (self.step - last) / max(dt, 1e-9)
+                    losses["lr"] = self.sched_g.get_last_lr()[0]
+                    last, t0 = self.step, time.perf_counter()
+                    self.run.log(self.step, losses)
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in losses.items()
+                                     if k.startswith("loss/")})
+                if self.step % c.image_every == 0 or self.step == c.iterations:
+                    self._save_samples(xb, real)
+                if self.step % c.checkpoint_every == 0 or stop.requested:
+                    self.save()
+                if stop.requested:
+                    break
+        bar.close()
+        if self.step < c.iterations and not stop.requested:
+            return self.train()  # after a rollback
+        if stop.requested:
+            self.run.close()
+            raise KeyboardInterrupt
+        self.save()
+        return self.export()
+
+    @torch.no_grad()
+    def _save_samples(self, xb: torch.Tensor, real: torch.Tensor) -> None:
+        if self.rank != 0:
+            return
+        self.g.eval()
+        xd = self.g(xb[:4]).float().clamp(0, 1)
+        self.g.train()
+        rows = []
+        for i in range(xd.shape[0]):
+            j = i % real.shape[0]
+            rows.append([
+                xb[i], xd[i], real[j], self.lowpass(xd[i : i + 1])[0],
+                (self.highpass(xd[i : i + 1])[0] * 4 + 0.5), (self.highpass(real[j : j + 1])[0] * 4 + 0.5),
+            ])
+        self.run.save_grid(self.step, rows)
+
+    def export(self) -> Path:
+        """Write ``RUN/generator.safetensors`` (G only, with metadata) for ``dsgan degrade``."""
+        path = Path(self.cfg.out) / "generator.safetensors"
+        if self.rank == 0:
+            ckpt.save_weights(path, self.step, {"g": self.g}, "dsgan-generator",
+                              self.cfg.model_dump_json())
+        self.run.close()
+        return path
+
+
+def train(cfg: DSGANConfig, resume: bool = False, on_error: str = "skip") -> Path:
+    """Train DSGAN per ``cfg``; returns the exported generator file."""
+    return DSGANTrainer(cfg, resume=resume, on_error=on_error).train()

@@ -1,0 +1,390 @@
+"""The SR training loop (``dsgan sr-train``): ESRGAN-FS on LR/HR pairs.
+
+One GAN step, as ESRGAN: G maps LR patches to SR; G minimises
+``w_pix * L1(low(SR), low(HR)) + w_feat * L1(VGG(SR), VGG(HR)) + w_gan * RaGAN_G(D(high(SR)))``;
+then D minimises ``RaGAN_D(D(high(HR)), D(high(SR)))``. Pre-training steps and ``gan: false`` runs
+use L1 on full images only (no D, no VGG). Runs, checkpoints, logging and resuming work as in
+``dsgan train`` (:mod:`dsgan.training.dsgan_trainer`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from dsgan.config.sr import SRConfig
+from dsgan.data.pairs import PairDataset, load_pair, match_pairs
+from dsgan.data.sampling import StepSampler
+from dsgan.devices import resolve_device
+from dsgan.errors import UserError
+from dsgan.losses.sr import SRLoss
+from dsgan.models.checkpoint_compat import load_into, load_rrdb_state, to_basicsr_names
+from dsgan.models.rrdb import RRDBNet
+from dsgan.models.vgg_discriminator import VGGDiscriminator
+from dsgan.ops.tiling import tiled_apply
+from dsgan.training import checkpoint as ckpt
+from dsgan.training.common import (
+    FaultCounter,
+    StopFlag,
+    autocast,
+    autocast_dtype,
+    grads_finite,
+    seed_everything,
+)
+from dsgan.training.rundir import RunDir
+
+log = logging.getLogger(__name__)
+VAL_OVERLAP = 32
+
+
+def build_sr_generator(cfg: SRConfig) -> RRDBNet:
+    return RRDBNet(scale=cfg.data.scale, **cfg.model.arch())
+
+
+def init_state(path: Path) -> dict[str, torch.Tensor]:
+    """G weights for ``--init``: our checkpoint/export (``g.`` group) or a BasicSR/ESRGAN file."""
+    if not path.is_file():
+        raise UserError(f"--init {path}: file not found")
+    if path.suffix == ".safetensors":
+        groups, _ = ckpt.read_weights(path)
+        if "g" in groups and "conv_first.weight" in groups["g"]:
+            return groups["g"]
+    return to_basicsr_names(load_rrdb_state(path))
+
+
+# ----------------------------------------------------------------------------- validation metrics
+def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB in [0, 1] -> (N, 1, H, W) BT.601 luma in [16/255, 235/255] (as MATLAB)."""
+    w = x.new_tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True) / 255.0 + 16.0 / 255.0
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR in dB of (N, C, H, W) images in [0, 1] -> (N,)."""
+    mse = (a.double() - b.double()).pow(2).flatten(1).mean(1)
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-12))
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image SSIM (Gaussian 11x11, sigma 1.5, valid; Wang et al.) of (N, C, H, W) in [0, 1]
+    -> (N,), the mean over channels."""
+    a, b = a.double(), b.double()
+    x = torch.arange(11, dtype=torch.float64) - 5
+    k1 = torch.exp(-(x**2) / (2 * 1.5**2))
+    k1 = k1 / k1.sum()
+    c = a.shape[1]
+    win = torch.outer(k1, k1).expand(c, 1, 11, 11).to(a.device)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, win, groups=c)
+
+    c1, c2 = 0.01**2, 0.03**2
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    num = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
+    den = (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    return (num / den).flatten(1).mean(1)
+
+
+def sr_quality(sr: torch.Tensor, hr: torch.Tensor, crop: int, space: str) -> tuple[float, float]:
+    """(PSNR, SSIM) of (1, 3, H, W) images in [0, 1], quantised to 8 bit, ``crop`` border
+    pixels removed, on luma (``y``) or ``rgb``."""
+    sr = sr.clamp(0, 1).mul(255).round().div(255)
+    hr = hr.mul(255).round().div(255)
+    if crop:
+        sr, hr = sr[..., crop:-crop, crop:-crop], hr[..., crop:-crop, crop:-crop]
+    if space == "y":
+        sr, hr = rgb_to_y(sr), rgb_to_y(hr)
+    return float(psnr(sr, hr)[0]), float(ssim(sr, hr)[0])
+
+
+class SRTrainer:
+    """Trains RRDBNet (and the VGG-style D) per ``cfg``; ``resume`` continues the run."""
+
+    def __init__(self, cfg: SRConfig, resume: bool = False, on_error: str = "skip") -> None:
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        seed_everything(cfg.seed)
+        self.amp = autocast_dtype(cfg.amp, self.device)
+        folders = cfg.data.folders()
+        if folders is None:
+            raise UserError("no training pairs; pass --pairs DIR (with LR/ and HR/ inside) "
+                            "or --lr DIR --hr DIR")
+        d = cfg.data
+        self.data = PairDataset(*folders, d.scale, d.patch, d.flips, d.rotations,
+                                d.cache_images, on_error)
+        self.val = self._load_val() if d.val is not None else []
+        self.mem = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.g = build_sr_generator(cfg).to(self.device, memory_format=self.mem)
+        self.use_gan = cfg.loss.gan
+        self.d = (VGGDiscriminator(nf=cfg.model.d_channels).to(self.device, memory_format=self.mem)
+                  if self.use_gan else None)
+        if self.use_gan and d.patch and d.patch < VGGDiscriminator.MIN_SIZE:
+            raise UserError(f"data.patch {d.patch} is too small for the discriminator "
+                            f"(>= {VGGDiscriminator.MIN_SIZE}); use a larger patch or --psnr-only")
+        self.loss = SRLoss(cfg.loss).to(self.device) if self.use_gan else None
+        self.run = RunDir(cfg.out, cfg)
+        self.step = 0
+        self.faults = FaultCounter()
+        self.phase = ""
+        self._set_phase(self._phase_of(0))
+        if resume:
+            self._resume()
+        elif ckpt.latest_checkpoint(self.run.checkpoints) is not None:
+            raise UserError(f"{cfg.out} already holds a training run; pass --resume to continue "
+                            "it or choose another --out")
+        elif cfg.init is not None:
+            load_into(ckpt.unwrap(self.g), init_state(Path(cfg.init)), f"--init {cfg.init}")
+            log.info("initialised G from %s", cfg.init)
+
+    # ----------------------------------------------------------------- phases and optimisers
+    def _phase_of(self, step: int) -> str:
+        """``pretrain`` (L1 only, constant lr), ``l1`` (gan: false) or ``gan``."""
+        if step < self.cfg.pretrain_iterations:
+            return "pretrain"
+        return "gan" if self.use_gan else "l1"
+
+    def _set_phase(self, phase: str) -> None:
+        """Fresh optimisers for ``phase`` (as ESRGAN starts its GAN stage from a PSNR model)."""
+        o = self.cfg.optim
+        kw: dict[str, Any] = {"betas": (o.beta1, o.beta2)}
+        kw["fused" if self.device.type == "cuda" else "foreach"] = True
+        lr = o.pretrain_lr if phase == "pretrain" else o.lr
+        milestones = [] if phase == "pretrain" else o.milestones
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=lr, **kw)
+        self.sched_g = torch.optim.lr_scheduler.MultiStepLR(self.opt_g, milestones, o.gamma)
+        self.opt_d = self.sched_d = None
+        if phase == "gan":
+            assert self.d is not None
+            self.opt_d = torch.optim.Adam(self.d.parameters(), lr=o.lr_d, **kw)
+            self.sched_d = torch.optim.lr_scheduler.MultiStepLR(self.opt_d, milestones, o.gamma)
+        self.phase = phase
+
+    # ----------------------------------------------------------------- checkpoints
+    def _nets(self) -> dict[str, torch.nn.Module]:
+        return {"g": self.g, "d": self.d} if self.d is not None else {"g": self.g}
+
+    def _state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "step": self.step, "phase": self.phase, "rng": ckpt.rng_state(),
+            "opt_g": self.opt_g.state_dict(), "sched_g": self.sched_g.state_dict(),
+        }
+        if self.opt_d is not None and self.sched_d is not None:
+            state["opt_d"] = self.opt_d.state_dict()
+            state["sched_d"] = self.sched_d.state_dict()
+        return state
+
+    def save(self) -> Path:
+        return ckpt.save_checkpoint(self.run.checkpoints, self.step, self._nets(), self._state(),
+                                    kind="sr", config_json=self.cfg.model_dump_json())
+
+    def _resume(self) -> None:
+        found = ckpt.latest_checkpoint(self.run.checkpoints)
+        if found is None:
+            raise UserError(f"--resume: no checkpoint in {self.run.checkpoints}")
+        self._load(*found)
+        log.info("resumed from step %d (%s)", self.step, found[0].name)
+
+    def _load(self, weights: Path, state_path: Path) -> None:
+        groups, meta = ckpt.read_weights(weights)
+        if meta.get("kind") != "sr":
+            raise UserError(f"{weights}: a {meta.get('kind')!r} checkpoint, not an SR one")
+        try:
+            for name, net in self._nets().items():
+                ckpt.unwrap(net).load_state_dict(groups[name])
+        except (KeyError, RuntimeError) as exc:
+            raise UserError(
+                f"{weights}: does not match this model configuration ({str(exc)[:300]})"
+            ) from exc
+        state = ckpt.read_state(state_path)
+        self.step = int(state["step"])
+        self._set_phase(str(state["phase"]))
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        if self.opt_d is not None and self.sched_d is not None:
+            self.opt_d.load_state_dict(state["opt_d"])
+            self.sched_d.load_state_dict(state["sched_d"])
+        ckpt.set_rng_state(state["rng"])
+
+    def _rollback(self) -> None:
+        found = ckpt.latest_checkpoint(self.run.checkpoints)
+        if found is None:
+            raise UserError("training diverged (non-finite losses) before any checkpoint; "
+                            "lower optim.lr or check the data")
+        log.error("%d non-finite steps in a row: rolling back to %s", self.faults.consecutive,
+                  found[0].name)
+        self._load(*found)
+        self.faults.ok()
+
+    # ----------------------------------------------------------------- the step
+    def _prepare(self, lr_u8: torch.Tensor, hr_u8: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        dev = self.device
+        lr = lr_u8.to(dev, non_blocking=True).float().div_(255)
+        hr = hr_u8.to(dev, non_blocking=True).float().div_(255)
+        return lr.contiguous(memory_format=self.mem), hr.contiguous(memory_format=self.mem)
+
+    def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float] | None:
+        """One update of G (and D in the GAN phase); loss terms, or None if skipped.
+
+        lr: (N, 3, p/s, p/s), hr: (N, 3, p, p), both in [0, 1] on the device.
+        """
+        with autocast(self.device, self.amp):
+            sr = self.g(lr)
+        if self.phase != "gan":
+            loss = (sr.float() - hr).abs().mean()
+            if not self._update(self.opt_g, loss, self.g):
+                return None
+            return {"loss/l1": float(loss.detach()), "loss/g": float(loss.detach())}
+        assert self.d is not None and self.loss is not None and self.opt_d is not None
+        hp = self.loss.gan_input
+        self.d.requires_grad_(False)
+        with autocast(self.device, self.amp):
+            d_real = self.d(hp(hr)).detach().float()
+            d_fake = self.d(hp(sr)).float()
+        terms = self.loss.generator_terms(sr.float(), hr, d_fake, d_real)
+        if not self._update(self.opt_g, terms["loss/g"], self.g):
+            return None
+        self.d.requires_grad_(True)
+        with autocast(self.device, self.amp):
+            d_real = self.d(hp(hr)).float()
+            d_fake = self.d(hp(sr.detach())).float()
+        loss_d = self.loss.discriminator(d_real, d_fake)
+        if not self._update(self.opt_d, loss_d, self.d):
+            return None
+        out = {k: float(v.detach()) for k, v in terms.items()}
+        out.update({"loss/d": float(loss_d.detach()), "d/real": float(d_real.detach().mean()),
+                    "d/fake": float(d_fake.detach().mean())})
+        return out
+
+    @staticmethod
+    def _update(opt: torch.optim.Optimizer, loss: torch.Tensor, net: torch.nn.Module) -> bool:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if not (torch.isfinite(loss) and grads_finite(list(net.parameters()))):
+            return False
+        opt.step()
+        return True
+
+    # ----------------------------------------------------------------- the loop
+    def _loader(self) -> torch.utils.data.DataLoader:
+        c = self.cfg
+        sampler = StepSampler(len(self.data), c.batch_size, c.seed, self.step, c.total_steps)
+        return torch.utils.data.DataLoader(
+            self.data, batch_sampler=sampler, num_workers=c.data.workers,
+            pin_memory=self.device.type == "cuda",
+        )
+
+    def train(self) -> Path:
+        """Run until ``cfg.total_steps``; returns the exported generator file."""
+        c = self.cfg
+        total = c.total_steps
+        stop = StopFlag()
+        bar = tqdm(total=total, initial=self.step, desc="dsgan sr-train", unit="it",
+                   dynamic_ncols=True)
+        self.g.train()
+        if self.d is not None:
+            self.d.train()
+        last, t0 = self.step, time.perf_counter()
+        rolled_back = False
+        with stop.installed():
+            for lr_u8, hr_u8 in self._loader():
+                if self._phase_of(self.step) != self.phase:
+                    log.info("step %d: pre-training done, starting the %s phase", self.step,
+                             self._phase_of(self.step))
+                    self._set_phase(self._phase_of(self.step))
+                lr, hr = self._prepare(lr_u8, hr_u8)
+                losses = self.train_step(lr, hr)
+                if losses is None:
+                    log.warning("step %d: non-finite loss or gradient, step skipped", self.step)
+                    if self.faults.fault():
+                        self._rollback()
+                        rolled_back = True
+                        break  # the loader's stream restarts from the restored step
+                    continue
+                self.faults.ok()
+                self.sched_g.step()
+                if self.sched_d is not None:
+                    self.sched_d.step()
+                self.step += 1
+                bar.update(1)
+                if self.step % c.log_every == 0 or self.step == total:
+                    dt = time.perf_counter() - t0
+                    losses["speed/it_per_s"] = (self.step - last) / max(dt, 1e-9)
+                    losses["lr"] = self.sched_g.get_last_lr()[0]
+                    last, t0 = self.step, time.perf_counter()
+                    self.run.log(self.step, losses)
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in losses.items()
+                                     if k.startswith("loss/")})
+                if self.step % c.image_every == 0 or self.step == total:
+                    self._save_samples(lr, hr)
+                if self.val and (self.step % c.val_every == 0 or self.step == total):
+                    self.validate()
+                if self.step % c.checkpoint_every == 0 or stop.requested:
+                    self.save()
+                if stop.requested:
+                    break
+        bar.close()
+        if rolled_back:
+            return self.train()
+        if stop.requested:
+            self.run.close()
+            raise KeyboardInterrupt
+        if self.step < total:
+            raise UserError(f"training stopped at step {self.step} of {total}")
+        self.save()
+        return self.export()
+
+    # ----------------------------------------------------------------- validation, samples
+    def _load_val(self) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        folder = Path(self.cfg.data.val)  # type: ignore[arg-type]
+        pairs = match_pairs(folder / "LR", folder / "HR")
+        return [(p.stem, *load_pair(p, q, self.cfg.data.scale)) for p, q in pairs]
+
+    @torch.inference_mode()
+    def validate(self) -> dict[str, float]:
+        """Mean PSNR/SSIM over the validation pairs (border crop = scale), logged as ``val/*``."""
+        c = self.cfg
+        self.g.eval()
+        scores = []
+        for _, lr, hr in self.val:
+            x = lr.unsqueeze(0).to(self.device)
+            sr = tiled_apply(self.g, x, c.val_tile, VAL_OVERLAP, c.data.scale).float().cpu()
+            scores.append(sr_quality(sr, hr.unsqueeze(0), c.data.scale, c.val_metric))
+        self.g.train()
+        result = {"val/psnr": sum(s[0] for s in scores) / len(scores),
+                  "val/ssim": sum(s[1] for s in scores) / len(scores)}
+        self.run.log(self.step, result)
+        if all(math.isfinite(v) for v in result.values()):
+            log.info("step %d: val PSNR %.2f dB, SSIM %.4f (%s)", self.step, result["val/psnr"],
+                     result["val/ssim"], c.val_metric)
+        return result
+
+    @torch.no_grad()
+    def _save_samples(self, lr: torch.Tensor, hr: torch.Tensor) -> None:
+        self.g.eval()
+        sr = self.g(lr[:4]).float().clamp(0, 1)
+        self.g.train()
+        up = F.interpolate(lr[:4].float(), scale_factor=self.cfg.data.scale, mode="nearest")
+        self.run.save_grid(self.step, [[up[i], sr[i], hr[i]] for i in range(sr.shape[0])])
+
+    def export(self) -> Path:
+        """Write ``RUN/generator.safetensors`` (G only, with metadata) for ``dsgan upscale``."""
+        path = Path(self.cfg.out) / "generator.safetensors"
+        ckpt.save_weights(path, self.step, {"g": self.g}, "sr-generator",
+                          self.cfg.model_dump_json())
+        self.run.close()
+        return path
+
+
+def train(cfg: SRConfig, resume: bool = False, on_error: str = "skip") -> Path:
+    """Train the SR model per ``cfg``; returns the exported generator file."""
+    return SRTrainer(cfg, resume=resume, on_error=on_error).train()
