@@ -58,7 +58,8 @@ def imresize(image: torch.Tensor, scale: float, antialias: bool = True) -> torch
         antialias: stretch the kernel when shrinking (MATLAB's default).
 
     Returns:
-        Tensor of the same dtype and device, spatial size (ceil(H*scale), ceil(W*scale)).
+        Tensor of the same dtype (float32 for integer inputs, unrounded) and device, spatial size
+        (ceil(H*scale), ceil(W*scale)).
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
@@ -72,6 +73,8 @@ def imresize(image: torch.Tensor, scale: float, antialias: bool = True) -> torch
     mh = _weights_matrix(h, out_h, float(scale), antialias).to(x.device, dtype)
     mw = _weights_matrix(w, out_w, float(scale), antialias).to(x.device, dtype)
     out = torch.matmul(torch.matmul(mh, x.to(dtype)), mw.t())
+    if image.is_floating_point():
+        out = out.to(image.dtype)  # half/bfloat16 in -> same out (computed in float32)
     return out.squeeze(0) if squeeze else out
 
 
