@@ -48,6 +48,8 @@ class LowPass(nn.Module):
             raise ValueError(f"kernel_size must be odd and positive, got {kernel_size}")
         if kind not in ("box", "gaussian"):
             raise ValueError(f"unknown low-pass kind {kind!r}; use 'box' or 'gaussian'")
+        if padding not in ("same", "valid"):
+            raise ValueError(f"unknown padding {padding!r}; use 'same' or 'valid'")
         self.kind = kind
         self.kernel_size = kernel_size
         self.padding = padding
