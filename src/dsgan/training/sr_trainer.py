@@ -25,7 +25,7 @@ from dsgan.data.sampling import StepSampler
 from dsgan.devices import resolve_device
 from dsgan.errors import UserError
 from dsgan.losses.sr import SRLoss
-from dsgan.models.checkpoint_compat import load_into, load_rrdb_state, to_basicsr_names
+from dsgan.models.checkpoint_compat import load_into, load_rrdb_state
 from dsgan.models.rrdb import RRDBNet
 from dsgan.models.vgg_discriminator import VGGDiscriminator
 from dsgan.ops.tiling import tiled_apply
@@ -56,7 +56,7 @@ def init_state(path: Path) -> dict[str, torch.Tensor]:
         groups, _ = ckpt.read_weights(path)
         if "g" in groups and "conv_first.weight" in groups["g"]:
             return groups["g"]
-    return to_basicsr_names(load_rrdb_state(path))
+    return load_rrdb_state(path)
 
 
 # ----------------------------------------------------------------------------- validation metrics
@@ -117,20 +117,29 @@ class SRTrainer:
         self.amp = autocast_dtype(cfg.amp, self.device)
         folders = cfg.data.folders()
         if folders is None:
-            raise UserError("no training pairs; pass --pairs DIR (with LR/ and HR/ inside) "
-                            "or --lr DIR --hr DIR")
+            raise UserError(
+                "no training pairs; pass --pairs DIR (with LR/ and HR/ inside) or --lr DIR --hr DIR"
+            )
         d = cfg.data
-        self.data = PairDataset(*folders, d.scale, d.patch, d.flips, d.rotations,
-                                d.cache_images, on_error)
+        self.data = PairDataset(
+            *folders, d.scale, d.patch, d.flips, d.rotations, d.cache_images, on_error
+        )
         self.val = self._load_val() if d.val is not None else []
-        self.mem = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        # channels_last helps on GPUs; on CPU it makes the discriminator several times slower.
+        cl = cfg.channels_last and self.device.type == "cuda"
+        self.mem = torch.channels_last if cl else torch.contiguous_format
         self.g = build_sr_generator(cfg).to(self.device, memory_format=self.mem)
         self.use_gan = cfg.loss.gan
-        self.d = (VGGDiscriminator(nf=cfg.model.d_channels).to(self.device, memory_format=self.mem)
-                  if self.use_gan else None)
+        self.d = (
+            VGGDiscriminator(nf=cfg.model.d_channels).to(self.device, memory_format=self.mem)
+            if self.use_gan
+            else None
+        )
         if self.use_gan and d.patch and d.patch < VGGDiscriminator.MIN_SIZE:
-            raise UserError(f"data.patch {d.patch} is too small for the discriminator "
-                            f"(>= {VGGDiscriminator.MIN_SIZE}); use a larger patch or --psnr-only")
+            raise UserError(
+                f"data.patch {d.patch} is too small for the discriminator "
+                f"(>= {VGGDiscriminator.MIN_SIZE}); use a larger patch or --psnr-only"
+            )
         self.loss = SRLoss(cfg.loss).to(self.device) if self.use_gan else None
         self.run = RunDir(cfg.out, cfg)
         self.step = 0
@@ -140,8 +149,10 @@ class SRTrainer:
         if resume:
             self._resume()
         elif ckpt.latest_checkpoint(self.run.checkpoints) is not None:
-            raise UserError(f"{cfg.out} already holds a training run; pass --resume to continue "
-                            "it or choose another --out")
+            raise UserError(
+                f"{cfg.out} already holds a training run; pass --resume to continue "
+                "it or choose another --out"
+            )
         elif cfg.init is not None:
             load_into(ckpt.unwrap(self.g), init_state(Path(cfg.init)), f"--init {cfg.init}")
             log.info("initialised G from %s", cfg.init)
@@ -175,8 +186,11 @@ class SRTrainer:
 
     def _state(self) -> dict[str, Any]:
         state: dict[str, Any] = {
-            "step": self.step, "phase": self.phase, "rng": ckpt.rng_state(),
-            "opt_g": self.opt_g.state_dict(), "sched_g": self.sched_g.state_dict(),
+            "step": self.step,
+            "phase": self.phase,
+            "rng": ckpt.rng_state(),
+            "opt_g": self.opt_g.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
         }
         if self.opt_d is not None and self.sched_d is not None:
             state["opt_d"] = self.opt_d.state_dict()
@@ -184,8 +198,14 @@ class SRTrainer:
         return state
 
     def save(self) -> Path:
-        return ckpt.save_checkpoint(self.run.checkpoints, self.step, self._nets(), self._state(),
-                                    kind="sr", config_json=self.cfg.model_dump_json())
+        return ckpt.save_checkpoint(
+            self.run.checkpoints,
+            self.step,
+            self._nets(),
+            self._state(),
+            kind="sr",
+            config_json=self.cfg.model_dump_json(),
+        )
 
     def _resume(self) -> None:
         found = ckpt.latest_checkpoint(self.run.checkpoints)
@@ -218,10 +238,15 @@ class SRTrainer:
     def _rollback(self) -> None:
         found = ckpt.latest_checkpoint(self.run.checkpoints)
         if found is None:
-            raise UserError("training diverged (non-finite losses) before any checkpoint; "
-                            "lower optim.lr or check the data")
-        log.error("%d non-finite steps in a row: rolling back to %s", self.faults.consecutive,
-                  found[0].name)
+            raise UserError(
+                "training diverged (non-finite losses) before any checkpoint; "
+                "lower optim.lr or check the data"
+            )
+        log.error(
+            "%d non-finite steps in a row: rolling back to %s",
+            self.faults.consecutive,
+            found[0].name,
+        )
         self._load(*found)
         self.faults.ok()
 
@@ -261,8 +286,13 @@ class SRTrainer:
         if not self._update(self.opt_d, loss_d, self.d):
             return None
         out = {k: float(v.detach()) for k, v in terms.items()}
-        out.update({"loss/d": float(loss_d.detach()), "d/real": float(d_real.detach().mean()),
-                    "d/fake": float(d_fake.detach().mean())})
+        out.update(
+            {
+                "loss/d": float(loss_d.detach()),
+                "d/real": float(d_real.detach().mean()),
+                "d/fake": float(d_fake.detach().mean()),
+            }
+        )
         return out
 
     @staticmethod
@@ -279,7 +309,9 @@ class SRTrainer:
         c = self.cfg
         sampler = StepSampler(len(self.data), c.batch_size, c.seed, self.step, c.total_steps)
         return torch.utils.data.DataLoader(
-            self.data, batch_sampler=sampler, num_workers=c.data.workers,
+            self.data,
+            batch_sampler=sampler,
+            num_workers=c.data.workers,
             pin_memory=self.device.type == "cuda",
         )
 
@@ -288,8 +320,9 @@ class SRTrainer:
         c = self.cfg
         total = c.total_steps
         stop = StopFlag()
-        bar = tqdm(total=total, initial=self.step, desc="dsgan sr-train", unit="it",
-                   dynamic_ncols=True)
+        bar = tqdm(
+            total=total, initial=self.step, desc="dsgan sr-train", unit="it", dynamic_ncols=True
+        )
         self.g.train()
         if self.d is not None:
             self.d.train()
@@ -298,8 +331,11 @@ class SRTrainer:
         with stop.installed():
             for lr_u8, hr_u8 in self._loader():
                 if self._phase_of(self.step) != self.phase:
-                    log.info("step %d: pre-training done, starting the %s phase", self.step,
-                             self._phase_of(self.step))
+                    log.info(
+                        "step %d: pre-training done, starting the %s phase",
+                        self.step,
+                        self._phase_of(self.step),
+                    )
                     self._set_phase(self._phase_of(self.step))
                 lr, hr = self._prepare(lr_u8, hr_u8)
                 losses = self.train_step(lr, hr)
@@ -322,8 +358,13 @@ class SRTrainer:
                     losses["lr"] = self.sched_g.get_last_lr()[0]
                     last, t0 = self.step, time.perf_counter()
                     self.run.log(self.step, losses)
-                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in losses.items()
-                                     if k.startswith("loss/")})
+                    bar.set_postfix(
+                        {
+                            k.split("/")[-1]: f"{v:.3g}"
+                            for k, v in losses.items()
+                            if k.startswith("loss/")
+                        }
+                    )
                 if self.step % c.image_every == 0 or self.step == total:
                     self._save_samples(lr, hr)
                 if self.val and (self.step % c.val_every == 0 or self.step == total):
@@ -360,12 +401,19 @@ class SRTrainer:
             sr = tiled_apply(self.g, x, c.val_tile, VAL_OVERLAP, c.data.scale).float().cpu()
             scores.append(sr_quality(sr, hr.unsqueeze(0), c.data.scale, c.val_metric))
         self.g.train()
-        result = {"val/psnr": sum(s[0] for s in scores) / len(scores),
-                  "val/ssim": sum(s[1] for s in scores) / len(scores)}
+        result = {
+            "val/psnr": sum(s[0] for s in scores) / len(scores),
+            "val/ssim": sum(s[1] for s in scores) / len(scores),
+        }
         self.run.log(self.step, result)
         if all(math.isfinite(v) for v in result.values()):
-            log.info("step %d: val PSNR %.2f dB, SSIM %.4f (%s)", self.step, result["val/psnr"],
-                     result["val/ssim"], c.val_metric)
+            log.info(
+                "step %d: val PSNR %.2f dB, SSIM %.4f (%s)",
+                self.step,
+                result["val/psnr"],
+                result["val/ssim"],
+                c.val_metric,
+            )
         return result
 
     @torch.no_grad()
@@ -379,8 +427,9 @@ class SRTrainer:
     def export(self) -> Path:
         """Write ``RUN/generator.safetensors`` (G only, with metadata) for ``dsgan upscale``."""
         path = Path(self.cfg.out) / "generator.safetensors"
-        ckpt.save_weights(path, self.step, {"g": self.g}, "sr-generator",
-                          self.cfg.model_dump_json())
+        ckpt.save_weights(
+            path, self.step, {"g": self.g}, "sr-generator", self.cfg.model_dump_json()
+        )
         self.run.close()
         return path
 

@@ -1,0 +1,106 @@
+"""``dsgan sr-train``: train the SR model (ESRGAN-FS) on LR/HR pairs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dsgan.cli.common import add_config_args, add_on_error, collect_overrides
+from dsgan.config.base import dump_config, load_config, read_yaml
+from dsgan.config.sr import SRConfig
+
+NAME = "sr-train"
+HELP = "train an SR model (ESRGAN-FS) on LR/HR pairs, e.g. those of `dsgan degrade --layout sdsr`"
+
+FLAGS = {
+    "pairs": "data.pairs",
+    "lr": "data.lr",
+    "hr": "data.hr",
+    "val": "data.val",
+    "scale": "data.scale",
+    "patch": "data.patch",
+    "workers": "data.workers",
+    "model": "model.preset",
+    "iterations": "iterations",
+    "pretrain_iterations": "pretrain_iterations",
+    "batch_size": "batch_size",
+    "init": "init",
+    "perceptual": "loss.perceptual",
+    "perceptual_weights": "loss.perceptual_weights",
+    "device": "device",
+    "out": "out",
+    "seed": "seed",
+    "amp": "amp",
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_config_args(p)
+    p.add_argument("--pairs", type=Path, help="pair folder with LR/ and HR/ (same file names)")
+    p.add_argument("--lr", type=Path, help="LR folder (with --hr, instead of --pairs)")
+    p.add_argument("--hr", type=Path, help="HR folder (with --lr, instead of --pairs)")
+    p.add_argument("--val", type=Path, help="held-out pair folder (LR/, HR/) for PSNR/SSIM")
+    p.add_argument("--scale", type=int, choices=(1, 2, 4), help="SR factor (default 4)")
+    p.add_argument("--patch", type=int, help="HR patch size (default 128)")
+    p.add_argument(
+        "--model",
+        choices=("esrgan", "small"),
+        help="RRDBNet preset: esrgan (64/23/32, default) or small (32/4/16, CPU)",
+    )
+    p.add_argument("--iterations", type=int, help="training steps after pre-training")
+    p.add_argument("--pretrain-iterations", type=int, help="L1-only pre-training steps first")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument(
+        "--init", type=Path, help="initial G weights: our .safetensors or a BasicSR/ESRGAN .pth"
+    )
+    p.add_argument(
+        "--psnr-only",
+        action="store_true",
+        help="L1 on full images only: no discriminator, no VGG (fast)",
+    )
+    p.add_argument(
+        "--no-fs", action="store_true", help="plain ESRGAN losses (no frequency separation)"
+    )
+    p.add_argument("--perceptual", choices=("vgg", "none"))
+    p.add_argument("--perceptual-weights", type=Path, help="local torchvision VGG19 weight file")
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--amp", choices=("off", "bf16", "fp16", "auto"))
+    p.add_argument("--workers", type=int, help="data loader worker processes")
+    p.add_argument("--out", type=Path, help="run directory (default runs/sr)")
+    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
+    )
+    add_on_error(p)
+
+
+def resolve(args: argparse.Namespace) -> SRConfig:
+    overrides = collect_overrides(args, FLAGS)
+    if args.psnr_only:
+        overrides["loss.gan"] = False
+    if args.no_fs:
+        overrides["loss.fs"] = False
+    base = None
+    if args.resume and args.out is not None and (args.out / "config.yaml").is_file():
+        base = read_yaml(args.out / "config.yaml")
+    return load_config(SRConfig, args.config, overrides, base=base)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = resolve(args)
+    if args.dry_run:
+        print(dump_config(cfg), end="")
+        return 0
+    from dsgan.training.sr_trainer import SRTrainer
+
+    trainer = SRTrainer(cfg, resume=args.resume, on_error=args.on_error)
+    try:
+        path = trainer.train()
+    except KeyboardInterrupt:
+        print(
+            f"stopped at step {trainer.step}; checkpoint saved. Continue with: "
+            f"dsgan sr-train --out {cfg.out} --resume"
+        )
+        return 130
+    print(f"SR generator written to {path}")
+    return 0
