@@ -8,6 +8,7 @@ from dsgan.config.dsgan import (
     ModelConfig,
     OptimConfig,
 )
+from dsgan.config.sr import SRConfig
 
 __all__ = [
     "DSGANConfig",
@@ -15,6 +16,7 @@ __all__ = [
     "LossConfig",
     "ModelConfig",
     "OptimConfig",
+    "SRConfig",
     "StrictModel",
     "dump_config",
     "load_config",

@@ -2,5 +2,15 @@
 
 from dsgan.models.authors import load_authors_checkpoint
 from dsgan.models.dsgan import Discriminator, Generator, ResidualBlock
+from dsgan.models.rrdb import RRDB_PRESETS, RRDBNet
+from dsgan.models.vgg_discriminator import VGGDiscriminator
 
-__all__ = ["Discriminator", "Generator", "ResidualBlock", "load_authors_checkpoint"]
+__all__ = [
+    "RRDB_PRESETS",
+    "Discriminator",
+    "Generator",
+    "RRDBNet",
+    "ResidualBlock",
+    "VGGDiscriminator",
+    "load_authors_checkpoint",
+]
