@@ -212,6 +212,9 @@ class DSGANTrainer:
         return torch.utils.data.DataLoader(
             self.data, batch_sampler=sampler, num_workers=c.data.workers,
             pin_memory=self.device.type == "cuda", persistent_workers=False,
+            # the loader's base seed would otherwise be drawn from the global RNG, shifting the
+            # stream G's noise / the GP draw from on every resume (it must match the uninterrupted run)
+            generator=torch.Generator().manual_seed(c.seed),
         )
 
     def train(self) -> Path:
