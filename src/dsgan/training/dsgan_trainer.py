@@ -7,6 +7,7 @@ tell high-passes of real LR samples from those of ``xd``; G minimises
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -70,16 +71,17 @@ class DSGANTrainer:
             self.perceptual = self.perceptual.to(self.device)
         self.adv = AdversarialLoss(lc.gan, lc.gp_weight)
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
-        self.run = RunDir(cfg.out, cfg, active=rank == 0)
         self.step = 0
         self.faults = FaultCounter()
+        # checked before RunDir rewrites RUN/config.yaml, so a refused resume leaves the run intact
         if resume:
             self._resume()
-        elif ckpt.latest_checkpoint(self.run.checkpoints) is not None:
+        elif ckpt.latest_checkpoint(Path(cfg.out) / "checkpoints") is not None:
             raise UserError(
                 f"{cfg.out} already holds a training run; pass --resume to continue it "
                 "or choose another --out"
             )
+        self.run = RunDir(cfg.out, cfg, active=rank == 0)
 
     def _optimizers(self) -> tuple[Any, Any, Any, Any]:
         o = self.cfg.optim
@@ -112,9 +114,10 @@ class DSGANTrainer:
         )
 
     def _resume(self) -> None:
-        found = ckpt.latest_checkpoint(self.run.checkpoints)
+        folder = Path(self.cfg.out) / "checkpoints"
+        found = ckpt.latest_checkpoint(folder)
         if found is None:
-            raise UserError(f"--resume: no checkpoint in {self.run.checkpoints}")
+            raise UserError(f"--resume: no checkpoint in {folder}")
         self._load(*found)
         log.info("resumed from step %d (%s)", self.step, found[0].name)
 
@@ -122,6 +125,7 @@ class DSGANTrainer:
         groups, meta = ckpt.read_weights(weights)
         if meta.get("kind") != "dsgan":
             raise UserError(f"{weights}: a {meta.get('kind')!r} checkpoint, not a DSGAN one")
+        self._check_compatible(weights, meta)
         try:
             ckpt.unwrap(self.g).load_state_dict(groups["g"])
             ckpt.unwrap(self.d).load_state_dict(groups["d"])
@@ -136,6 +140,26 @@ class DSGANTrainer:
         self.sched_d.load_state_dict(state["sched_d"])
         ckpt.set_rng_state(state["rng"])
         self.step = int(state["step"])
+
+    def _check_compatible(self, weights: Path, meta: dict[str, str]) -> None:
+        """A clear error if the checkpoint was trained with another architecture or scale."""
+        try:
+            stored = json.loads(meta.get("config", "{}"))
+        except ValueError as exc:
+            raise UserError(f"{weights}: unreadable config in the checkpoint metadata") from exc
+        current = self.cfg.model_dump(mode="json")
+        diffs = [
+            f"model.{k}: checkpoint {v!r}, current {current['model'].get(k)!r}"
+            for k, v in stored.get("model", {}).items() if current["model"].get(k) != v
+        ]
+        old_scale = stored.get("data", {}).get("scale")
+        if old_scale is not None and old_scale != self.cfg.data.scale:
+            diffs.append(f"data.scale: checkpoint {old_scale!r}, current {self.cfg.data.scale!r}")
+        if diffs:
+            raise UserError(
+                f"{weights}: checkpoint of another model configuration ({'; '.join(diffs)}); "
+                "resume with the run's own config or choose another --out"
+            )
 
     def _rollback(self) -> None:
         found = ckpt.latest_checkpoint(self.run.checkpoints)
