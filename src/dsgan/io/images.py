@@ -24,6 +24,10 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 # Pillow's own guard against decompression bombs, made an error rather than a warning.
 MAX_PIXELS = 178_956_970
 
+# The process umask, read once: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
     """Sorted image files in ``folder`` (by extension); a clear error if there are none."""
@@ -88,6 +92,10 @@ def load_image(path: str | Path) -> torch.Tensor:
                 arr = _to_rgb_array(img)
     except ImageError:
         raise
+    except FileNotFoundError as exc:
+        raise ImageError(path, "file not found") from exc
+    except IsADirectoryError as exc:
+        raise ImageError(path, "is a folder, not an image file") from exc
     except PermissionError as exc:
         raise ImageError(path, "permission denied; make the file readable") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -128,6 +136,8 @@ def save_image(image: torch.Tensor | np.ndarray, path: str | Path, quality: int 
             Image.fromarray(arr, mode="RGB").save(fh, format=fmt, **kwargs)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp creates the file 0600; give the image the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
