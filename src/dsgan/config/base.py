@@ -17,6 +17,10 @@ from dsgan.errors import UserError
 
 M = TypeVar("M", bound=BaseModel)
 
+# yaml.safe_load raises more than YAMLError: ValueError for impossible dates ("2001-13-45",
+# "0000-00-00"), RecursionError for absurdly deep nesting.
+_YAML_ERRORS = (yaml.YAMLError, ValueError, OverflowError, RecursionError)
+
 
 class StrictModel(BaseModel):
     """Base for configs: unknown keys rejected, instances immutable."""
@@ -43,7 +47,7 @@ def parse_set_option(item: str) -> tuple[str, Any]:
     key, raw = item.split("=", 1)
     try:
         value = yaml.safe_load(raw) if raw else None
-    except yaml.YAMLError as exc:
+    except _YAML_ERRORS as exc:
         raise UserError(f"--set {item!r}: cannot parse value ({exc})") from exc
     return key.strip(), value
 
@@ -59,7 +63,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{path}: cannot read config ({exc})") from exc
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except _YAML_ERRORS as exc:
         raise UserError(f"{path}: invalid YAML ({exc})") from exc
     if data is None:
         return {}
