@@ -38,6 +38,7 @@ from dsgan.training.common import (
 from dsgan.training.rundir import RunDir
 
 log = logging.getLogger(__name__)
+MAX_ROLLBACKS = 3  # to one checkpoint, before giving up
 
 
 def build_generator(cfg: DSGANConfig) -> Generator:
@@ -73,6 +74,7 @@ class DSGANTrainer:
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
         self.step = 0
         self.faults = FaultCounter()
+        self.rollbacks: dict[str, int] = {}  # checkpoint name -> rollbacks to it
         # checked before RunDir rewrites RUN/config.yaml, so a refused resume leaves the run intact
         if resume:
             self._resume()
@@ -166,6 +168,13 @@ class DSGANTrainer:
         if found is None:
             raise UserError("training diverged (non-finite losses) before any checkpoint; "
                             "lower optim.lr or check the data")
+        n = self.rollbacks.get(found[0].name, 0) + 1
+        if n > MAX_ROLLBACKS:  # the same faults recur from the same state: stop, don't loop
+            raise UserError(
+                f"training keeps diverging: {MAX_ROLLBACKS} rollbacks to {found[0].name} did "
+                "not help; lower optim.lr, try --amp off or check the data"
+            )
+        self.rollbacks[found[0].name] = n
         log.error("%d non-finite steps in a row: rolling back to %s", self.faults.consecutive,
                   found[0].name)
         self._load(*found)
