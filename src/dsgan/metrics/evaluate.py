@@ -86,6 +86,13 @@ def match_by_stem(gen_files: Sequence[Path], gt_folder: str | Path) -> tuple[lis
     return idx, [by_stem[gen_files[i].stem] for i in idx]
 
 
+def _missing(name: str, option: str) -> str:
+    from dsgan.weights import KNOWN_WEIGHTS, hub_checkpoint_dir
+
+    filename = KNOWN_WEIGHTS[name].rsplit("/", 1)[-1]
+    return f"weights not found: put {filename} in {hub_checkpoint_dir()} or pass {option}"
+
+
 def _fidelity(
     gen: Sequence[torch.Tensor],
     real: Sequence[torch.Tensor],
@@ -114,7 +121,8 @@ def _fidelity(
     except UserError as exc:
         if opt.fid == "require" or opt.inception_weights is not None:
             raise
-        skipped["fid"] = skipped["kid"] = f"weights not found: {exc}"
+        log.debug("Inception weights: %s", exc)
+        skipped["fid"] = skipped["kid"] = _missing("inception_fid", "--inception-weights")
         return out
     model = inception.load_inception(path)
     fg = inception.inception_features(gen, model, opt.batch_size, device)
@@ -171,7 +179,8 @@ def _reference(
     except UserError as exc:
         if opt.lpips == "require" or opt.lpips_weights is not None:
             raise
-        skipped["lpips"] = f"weights not found: {exc}"
+        log.debug("LPIPS weights: %s", exc)
+        skipped["lpips"] = _missing("alexnet", "--lpips-weights")
         return out
     model = model.to(device)
     vals = [
