@@ -31,10 +31,13 @@ class VGGFeatures(nn.Module):
                  option: str = "--perceptual-weights") -> None:
         super().__init__()
         path = resolve_weights("vgg19", weights, option)
-        vgg = torchvision.models.vgg19(weights=None)
+        # Built on the meta device and filled by assignment: a random init of VGG19's 143M
+        # parameters (seconds on a CPU, 550 MB) would only be overwritten.
+        with torch.device("meta"):
+            vgg = torchvision.models.vgg19(weights=None)
         state = load_state_dict(path)
         try:
-            vgg.load_state_dict(state, strict=True)
+            vgg.load_state_dict(state, strict=True, assign=True)
         except RuntimeError as exc:
             from dsgan.errors import UserError
 
@@ -70,7 +73,8 @@ class VGGPerceptualLoss(nn.Module):
 def build_lpips(weights: str | Path | None = None, option: str = "--lpips-weights") -> nn.Module:
     """LPIPS (AlexNet) with its linear layers from the ``lpips`` package and the AlexNet backbone
     from torchvision weights (explicit file or torch hub cache). Returns a frozen module mapping
-    two (N, 3, H, W) images in [0, 1] to (N, 1, 1, 1) distances.
+    two (N, 3, H, W) images in [-1, 1] (LPIPS's convention; pass ``normalize=True`` for [0, 1]
+    inputs) to (N, 1, 1, 1) distances.
     """
     import lpips
 
