@@ -2,16 +2,20 @@
 
 Each subcommand lives in its own module of this package exposing ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. A :class:`~dsgan.errors.UserError` anywhere
-becomes a one-line ``error:`` message and exit code 2 (no traceback); Ctrl-C exits with 130.
+becomes a one-line ``error:`` message and exit code 2 (no traceback); Ctrl-C and SIGTERM exit with
+130 (``dsgan train`` first writes a checkpoint).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from dsgan import __version__
 from dsgan.errors import UserError
@@ -56,6 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a job scheduler) is handled like Ctrl-C: clean up, exit 130."""
+    try:
+        old = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        old = None
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -68,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        with _sigterm_as_interrupt():
+            return int(args._run(args) or 0)
     except UserError as exc:
         print(f"dsgan {args.command}: error: {exc}", file=sys.stderr)
         return 2

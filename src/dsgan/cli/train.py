@@ -61,8 +61,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         path = trainer.train()
     except KeyboardInterrupt:
-        print(f"stopped at step {trainer.step}; checkpoint saved. Continue with: "
-              f"dsgan train --out {cfg.out} --resume")
+        print(_stopped_message(trainer.step, cfg.out))
         return 130
     print(f"generator written to {path}")
     return 0
+
+
+def _stopped_message(step: int, out: Path) -> str:
+    """What an interrupted run left: the checkpoint on disk (the stop may hit the final export)."""
+    from dsgan.training.checkpoint import latest_checkpoint
+
+    found = latest_checkpoint(Path(out) / "checkpoints")
+    if found is None:
+        return f"stopped at step {step} before the first checkpoint; start again to retrain"
+    saved = int(found[0].stem.split("_")[-1])
+    what = "checkpoint saved" if saved == step else f"latest checkpoint: step {saved}"
+    return f"stopped at step {step}; {what}. Continue with: dsgan train --out {out} --resume"
