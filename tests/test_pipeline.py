@@ -1,0 +1,97 @@
+"""``dsgan pipeline`` end to end on tiny settings, then a resumed rerun that skips every stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from dsgan.cli.main import main
+from dsgan.io.images import load_image
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models: one intra-op thread avoids OpenMP spin-waits on a loaded CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny_pipeline(tmp_path: Path, make_images) -> Path:
+    make_images(tmp_path / "hr", 3, 48)
+    make_images(tmp_path / "test", 2, 10, seed=1)
+    cfg = {
+        "out": str(tmp_path / "pipe"),
+        "device": "cpu",
+        "dsgan": {
+            "data": {"hr": str(tmp_path / "hr"), "scale": 4, "crop": 8},
+            "model": {"n_res_blocks": 1, "channels": 8, "d_channels": 8},
+            "loss": {"perceptual": "none"},
+            "iterations": 2,
+            "batch_size": 2,
+            "channels_last": False,
+            "log_every": 1,
+        },
+        "degrade": {"workers": 0},
+        "sr": {
+            "data": {"scale": 4, "patch": 32},
+            "model": {"preset": "small", "nf": 8, "nb": 1, "gc": 4, "d_channels": 4},
+            "loss": {"perceptual": "none"},
+            "pretrain_iterations": 1,
+            "iterations": 2,
+            "batch_size": 2,
+            "log_every": 1,
+        },
+        "upscale": {"input": str(tmp_path / "test"), "tile": 6, "overlap": 20},
+    }
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_pipeline_end_to_end_and_rerun(tmp_path, make_images, capsys) -> None:
+    config = tiny_pipeline(tmp_path, make_images)
+    assert main(["pipeline", "--config", str(config)]) == 0
+    pipe = tmp_path / "pipe"
+    assert (pipe / "1_dsgan" / "generator.safetensors").is_file()
+    assert len(list((pipe / "2_pairs" / "LR").glob("*.png"))) == 3
+    assert load_image(pipe / "2_pairs" / "LR" / "img_000.png").shape == (3, 12, 12)
+    assert (pipe / "3_sr" / "generator.safetensors").is_file()
+    assert load_image(pipe / "4_upscaled" / "img_001.png").shape == (3, 40, 40)
+    capsys.readouterr()
+    assert main(["pipeline", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "[dsgan] done already" in out and "[degrade] done already" in out
+    assert "[sr] done already" in out and "'written': 0" in out
+
+
+def test_pipeline_resumes_an_interrupted_stage(tmp_path, make_images, capsys) -> None:
+    config = tiny_pipeline(tmp_path, make_images)
+    assert main(["pipeline", "--config", str(config), "--set", "sr.iterations=1"]) == 0
+    (tmp_path / "pipe" / "3_sr" / "generator.safetensors").unlink()  # as if killed before export
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "pipeline",
+                "--config",
+                str(config),
+                "--set",
+                "sr.iterations=2",
+                "--set",
+                "upscale.input=null",
+            ]
+        )
+        == 0
+    )
+    assert "[sr] resuming" in capsys.readouterr().out
+    assert (tmp_path / "pipe" / "3_sr" / "generator.safetensors").is_file()
+
+
+def test_pipeline_config_errors(tmp_path, capsys) -> None:
+    assert main(["pipeline", "--out", str(tmp_path), "--dry-run"]) == 2
+    assert "dsgan.data.hr" in capsys.readouterr().err
