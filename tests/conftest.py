@@ -7,7 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+
+# Test tensors are tiny: intra-op threads only add overhead (and stall badly on a busy machine).
+torch.set_num_threads(1)
 
 
 def smooth_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

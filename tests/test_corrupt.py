@@ -1,0 +1,86 @@
+"""Synthetic corruptions: noise, JPEG, blur, and their combination."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dsgan.ops.corrupt import apply_corruptions, gaussian_blur, gaussian_noise, jpeg, quantize
+from dsgan.ops.filters import HighPass
+
+
+def textured(seed: int = 0, size: int = 32) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return quantize(torch.rand(3, size, size, generator=g))
+
+
+def high_energy(x: torch.Tensor) -> float:
+    return float(HighPass("box", 3)(x[None]).pow(2).mean())
+
+
+def test_gaussian_noise_is_seeded_and_has_the_right_std():
+    grey = torch.full((3, 64, 64), 0.5)
+    a = gaussian_noise(grey, 10.0, torch.Generator().manual_seed(1))
+    b = gaussian_noise(grey, 10.0, torch.Generator().manual_seed(1))
+    c = gaussian_noise(grey, 10.0, torch.Generator().manual_seed(2))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    noise = (a - grey) * 255
+    assert abs(float(noise.std()) - 10.0) < 0.4  # 12288 samples: std error ~0.07
+    assert abs(float(noise.mean())) < 0.4
+    # channels get independent noise
+    assert abs(float(torch.corrcoef(noise.reshape(3, -1))[0, 1])) < 0.1
+    assert torch.equal(gaussian_noise(grey, 0.0), grey)
+
+
+def test_gaussian_noise_is_clamped():
+    white = torch.ones(3, 16, 16)
+    out = gaussian_noise(white, 50.0, torch.Generator().manual_seed(0))
+    assert float(out.max()) <= 1.0 and float(out.min()) >= 0.0 and float(out.min()) < 1.0
+
+
+def test_jpeg_changes_the_image_deterministically():
+    x = textured()
+    a, b = jpeg(x, 30), jpeg(x, 30)
+    assert a.shape == x.shape and a.dtype == x.dtype
+    assert torch.equal(a, b)
+    err_low = float((a - x).abs().mean())
+    err_high = float((jpeg(x, 95) - x).abs().mean())
+    assert err_low > 0.02 and err_high < err_low  # lower quality, more damage
+    assert high_energy(a) < high_energy(x)  # JPEG removes high-frequency detail
+    with pytest.raises(ValueError, match="quality"):
+        jpeg(x, 0)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])
+def test_blur_reduces_high_pass_energy(sigma):
+    x = textured(1)
+    y = gaussian_blur(x, sigma)
+    assert y.shape == x.shape
+    assert high_energy(y) < 0.6 * high_energy(x)
+    assert abs(float(y.mean() - x.mean())) < 0.01  # brightness kept
+
+
+def test_blur_strength_increases_with_sigma():
+    x = textured(2)
+    energies = [high_energy(gaussian_blur(x, s)) for s in (0.5, 1.0, 2.0)]
+    assert energies[0] > energies[1] > energies[2]
+
+
+def test_apply_corruptions_is_on_8bit_levels_and_reproducible():
+    x = torch.rand(3, 24, 24, generator=torch.Generator().manual_seed(3))  # not quantised
+    for kwargs in (
+        {},
+        {"noise_sigma": 5.0},
+        {"blur_sigma": 1.0},
+        {"jpeg_quality": 50},
+        {"noise_sigma": 5.0, "blur_sigma": 1.0, "jpeg_quality": 50},
+    ):
+        a = apply_corruptions(x, generator=torch.Generator().manual_seed(7), **kwargs)
+        b = apply_corruptions(x, generator=torch.Generator().manual_seed(7), **kwargs)
+        assert torch.equal(a, b), kwargs
+        levels = a * 255
+        assert torch.allclose(levels, levels.round(), atol=1e-4), kwargs
+        assert float(a.min()) >= 0 and float(a.max()) <= 1
+    assert torch.equal(apply_corruptions(x), quantize(x))
+    noisy = apply_corruptions(x, noise_sigma=20.0, generator=torch.Generator().manual_seed(0))
+    assert float((noisy - quantize(x)).abs().mean()) > 0.02
