@@ -8,6 +8,7 @@ renamed over the target, so a crash never leaves a half-written image.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import warnings
@@ -122,14 +123,21 @@ def save_image(image: torch.Tensor | np.ndarray, path: str | Path, quality: int 
         image: (3, H, W) float tensor in [0, 1], or an (H, W, 3) uint8 array.
         path: destination; its folder is created.
         quality: JPEG/WebP quality.
+
+    Raises:
+        UserError: disk full, quota, read-only or unwritable destination, naming the file; neither
+            a partial image nor a temporary file is left behind.
     """
     path = Path(path)
     arr = tensor_to_uint8(image) if isinstance(image, torch.Tensor) else image
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise UserError(f"{path}: unknown image extension {path.suffix!r}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
@@ -139,6 +147,24 @@ def save_image(image: torch.Tensor | np.ndarray, path: str | Path, quality: int 
         # mkstemp creates the file 0600; give the image the permissions a plain open() would.
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from exc
         raise
+
+
+# errno -> what to tell the user; other OSErrors are rarer faults and propagate unchanged
+_WRITE_ERRORS = {
+    errno.ENOSPC: "disk full (no space left on device); free some space and run again",
+    errno.EDQUOT: "disk quota exceeded; free some space and run again",
+    errno.EROFS: "read-only file system; choose another output folder",
+    errno.EACCES: "permission denied; choose a writable output folder",
+    errno.EPERM: "operation not permitted; choose a writable output folder",
+}
+
+
+def _write_error(path: Path, exc: OSError) -> BaseException:
+    """A UserError naming ``path`` for the write failures a user can fix, else ``exc`` itself."""
+    reason = _WRITE_ERRORS.get(exc.errno) if exc.errno is not None else None
+    return UserError(f"{path}: cannot write the image: {reason}") if reason else exc
