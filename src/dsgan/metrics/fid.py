@@ -15,7 +15,12 @@ from dsgan.errors import UserError
 
 
 def fid_from_features(gen: torch.Tensor, real: torch.Tensor) -> float:
-    """Frechet Inception Distance.
+    """Frechet Inception Distance ``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^1/2)``.
+
+    With more images than feature dimensions this is torch-fidelity's own computation. With fewer
+    (small evaluation sets), ``tr((S1 S2)^1/2)`` is computed exactly and much faster as the nuclear
+    norm of ``A B^T`` (``S1 = A^T A``, ``S2 = B^T B``, ``A = centred features / sqrt(n - 1)``): the
+    nonzero eigenvalues of ``S1 S2`` are the squared singular values of ``A B^T``.
 
     Args:
         gen, real: (N, D) and (M, D) features (N, M >= 2).
@@ -27,11 +32,18 @@ def fid_from_features(gen: torch.Tensor, real: torch.Tensor) -> float:
 
     if len(gen) < 2 or len(real) < 2:
         raise UserError("FID needs at least 2 images in each set")
-    stats_gen = fid_features_to_statistics(gen.double())
-    stats_real = fid_features_to_statistics(real.double())
-    return float(
-        fid_statistics_to_metric(stats_gen, stats_real, verbose=False)["frechet_inception_distance"]
-    )
+    gen, real = gen.double().cpu(), real.double().cpu()
+    if max(len(gen), len(real)) >= gen.shape[1]:
+        stats_gen = fid_features_to_statistics(gen)
+        stats_real = fid_features_to_statistics(real)
+        out = fid_statistics_to_metric(stats_gen, stats_real, verbose=False)
+        return float(out["frechet_inception_distance"])
+    a = (gen - gen.mean(0)) / (len(gen) - 1) ** 0.5
+    b = (real - real.mean(0)) / (len(real) - 1) ** 0.5
+    diff = gen.mean(0) - real.mean(0)
+    tr_covmean = torch.linalg.svdvals(a @ b.T).sum()
+    fid = diff @ diff + a.pow(2).sum() + b.pow(2).sum() - 2 * tr_covmean
+    return float(fid)
 
 
 @dataclass(frozen=True)
