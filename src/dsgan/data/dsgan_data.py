@@ -50,6 +50,18 @@ class DSGANDataset(torch.utils.data.Dataset):
         (h, w) = sizes.pop()
         if h % self.cfg.scale or w % self.cfg.scale:
             raise UserError(f"{self.cfg.hr}: HR size {w}x{h} is not divisible by the scale")
+        if self.lr is not None:
+            # Whole LR images are batched as they are: they must all be the HR size / scale
+            # (otherwise batching fails later with an obscure "stack expects equal size").
+            want = (h // self.cfg.scale, w // self.cfg.scale)
+            lr_sizes = {tuple(self.lr.get(i).shape[-2:]) for i in range(len(self.lr))}
+            if lr_sizes != {want}:
+                found = ", ".join(f"{b}x{a}" for a, b in sorted(lr_sizes))
+                raise UserError(
+                    f"{self.cfg.lr}: --crop 0 (whole images) needs all LR images of size "
+                    f"{want[1]}x{want[0]} (HR {w}x{h} / {self.cfg.scale}), found {found}; "
+                    "use --crop N for random crops"
+                )
 
     def __len__(self) -> int:
         return len(self.hr)
