@@ -116,7 +116,14 @@ def degrade_folder(
                 log.warning("skipping %s", img)
                 counts["failed"] += 1
                 continue
-            outputs = _degrade_one(g, img, path, opts, device)
+            try:
+                outputs = _degrade_one(g, img, path, opts, device)
+            except ImageError as exc:  # too small for the scale: the same policy as unreadable
+                if opts.on_error == "stop":
+                    raise
+                log.warning("skipping %s", exc)
+                counts["failed"] += 1
+                continue
             for key, target in targets(output_dir, opts.layout, path.stem).items():
                 pending.append(pool.submit(save_image, outputs[key], target))
             counts["written"] += 1
@@ -128,12 +135,14 @@ def degrade_folder(
 def _degrade_one(g: Generator | None, img: torch.Tensor, path: Path, opts: DegradeOptions,
                  device: torch.device) -> dict[str, torch.Tensor]:
     s = opts.scale
+    need = s * (opts.cleanup if opts.layout == "tdsr" else 1)
+    if min(img.shape[-2:]) < need:
+        raise ImageError(path, f"{img.shape[-1]}x{img.shape[-2]} is too small for scale {s} "
+                               f"(at least {need}x{need} pixels needed)")
     hr = img
     if opts.layout == "tdsr":
         hr = imresize(crop_to_multiple(hr, opts.cleanup), 1.0 / opts.cleanup).clamp(0, 1)
     hr = crop_to_multiple(hr, s)
-    if hr.shape[-1] < s or hr.shape[-2] < s:
-        raise UserError(f"{path}: {img.shape[-1]}x{img.shape[-2]} is too small for scale {s}")
     lr = imresize(hr.to(device).unsqueeze(0), 1.0 / s)
     seed = (opts.seed * 1_000_003 + zlib.crc32(path.name.encode())) % (2**63)
     lr = apply_generator(g, lr, opts.tile, seed)[0].float().cpu()
