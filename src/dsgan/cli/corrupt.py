@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import zlib
 from pathlib import Path
 
@@ -41,17 +42,21 @@ def run(args: argparse.Namespace) -> int:
     if args.noise == 0 and args.blur == 0 and args.jpeg is None and args.downscale == 1:
         raise UserError("nothing to do: give --noise, --jpeg, --blur or --downscale")
     check_output_folder(args.input, args.output)
-    failed = 0
+    written = existing = failed = 0
     for path in tqdm(list_images(args.input), desc="dsgan corrupt", unit="img"):
         target = args.output / f"{path.stem}.png"
         if target.exists() and not args.overwrite:
+            existing += 1
             continue
         try:
             img = load_image(path)
+            if min(img.shape[-2:]) < args.downscale:
+                raise ImageError(path, f"{img.shape[-1]}x{img.shape[-2]} is too small for "
+                                       f"--downscale {args.downscale}")
         except ImageError as exc:
             if args.on_error == "stop":
                 raise
-            print(f"warning: skipping {exc}")
+            print(f"warning: skipping {exc}", file=sys.stderr)
             failed += 1
             continue
         if args.downscale > 1:
@@ -60,4 +65,7 @@ def run(args: argparse.Namespace) -> int:
         g = torch.Generator().manual_seed(args.seed * 1_000_003 + zlib.crc32(path.name.encode()))
         out = apply_corruptions(img, args.noise, args.blur, args.jpeg, generator=g)
         save_image(out, target)
+        written += 1
+    print(f"{written} written, {existing} already present, {failed} skipped (unusable) "
+          f"-> {args.output}")
     return 0 if failed == 0 else 1
