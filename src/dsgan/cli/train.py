@@ -8,6 +8,7 @@ from pathlib import Path
 from dsgan.cli.common import add_config_args, add_on_error, collect_overrides
 from dsgan.config.base import dump_config, load_config, read_yaml
 from dsgan.config.dsgan import DSGANConfig
+from dsgan.errors import UserError
 
 NAME = "train"
 HELP = "train a DSGAN degradation model (same-domain: --hr only; unpaired: --hr and --lr)"
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(dump_config(cfg), end="")
         return 0
+    _check_out(cfg)
     from dsgan.training.dsgan_trainer import DSGANTrainer
 
     trainer = DSGANTrainer(cfg, resume=args.resume, on_error=args.on_error)
@@ -65,6 +67,16 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(f"generator written to {path}")
     return 0
+
+
+def _check_out(cfg: DSGANConfig) -> None:
+    """The run directory must not be (inside) an input folder: inputs are never written to."""
+    out = Path(cfg.out).resolve()
+    for name, folder in (("--hr", cfg.data.hr), ("--lr", cfg.data.lr)):
+        if folder is not None and (out == Path(folder).resolve()
+                                   or Path(folder).resolve() in out.parents):
+            raise UserError(f"--out {cfg.out} is inside the {name} folder {folder}; choose a run "
+                            "directory outside it (inputs are never modified)")
 
 
 def _stopped_message(step: int, out: Path) -> str:
