@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import logging
 import signal
@@ -60,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DISK_ERRORS = {
+    errno.ENOSPC: "disk full (no space left on device); free some space and run again",
+    errno.EDQUOT: "disk quota exceeded; free some space and run again",
+    errno.EROFS: "read-only file system; choose another output folder",
+}
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -98,3 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"dsgan {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # disk full etc. outside save_image (checkpoints, logs): no traceback
+        if exc.errno not in _DISK_ERRORS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dsgan {args.command}: error: {where}{_DISK_ERRORS[exc.errno]}", file=sys.stderr)
+        return 2
