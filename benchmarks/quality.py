@@ -1,0 +1,438 @@
+"""Quality benchmark: does DSGAN make realistic LR images, and do they help SR? (the paper's protocol)
+
+For each corruption (Gaussian noise sigma 8, JPEG quality 30) of clean photos:
+
+* real LR test set: corruption(bicubic_x4(val photos)); ground truth: the clean val photos.
+* DSGAN, same-domain mode: trained on the corrupted train photos at native resolution.
+* DSGAN, unpaired mode: clean HR = first half of the train photos, real LR = corruption(bicubic_x4)
+  of the second half (unrelated images).
+* LR images for SR training are made from the clean train photos by (a) bicubic only, (b) the true
+  corruption (oracle), (c) each DSGAN. The same small SR network is trained on each pair set with the
+  same budget (L1), then PSNR/SSIM on the real corrupted test LR against clean HR.
+* Realism of each LR method on the val photos against the real corrupted LR: noise level, colour
+  shift, cross-channel correlation of the residual, high-frequency spectrum distance, a classifier
+  two-sample test (and FID/KID where Inception weights exist).
+
+Every stage writes into ``--work`` and is skipped when its output exists, so a rerun resumes.
+Results: ``benchmarks/results/quality-<tag>.json`` and ``.md``, and a picture.
+
+    python benchmarks/quality.py --quick               # < 15 min on a 2-core CPU
+    python benchmarks/quality.py                       # CPU default budget (< 90 min)
+    python benchmarks/quality.py --scale-budget 8 --device cuda --jobs 4   # GPU size
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # run from a clone without installing, too
+
+from dsgan.config.base import load_config  # noqa: E402
+from dsgan.config.dsgan import DSGANConfig  # noqa: E402
+from dsgan.config.sr import SRConfig  # noqa: E402
+from dsgan.devices import resolve_device  # noqa: E402
+from dsgan.inference.degrade import DegradeOptions, degrade_folder  # noqa: E402
+from dsgan.inference.loading import load_generator  # noqa: E402
+from dsgan.io.images import list_images, load_image, save_image  # noqa: E402
+from dsgan.ops.corrupt import apply_corruptions  # noqa: E402
+from dsgan.ops.resize import crop_to_multiple, imresize  # noqa: E402
+
+SCALE = 4
+CORRUPTIONS = {"noise8": {"noise_sigma": 8.0}, "jpeg30": {"jpeg_quality": 30}}
+
+# DSGAN variants compared. "faithful" is the paper's/seed's networks and losses (no perceptual
+# term: no pretrained weights offline); "improved" is ours (see README, "What we changed").
+VARIANTS: dict[str, dict[str, Any]] = {
+    "faithful": {"model": {"output": "sigmoid", "noise_channels": 0}},
+    "improved": {"model": {"output": "highpass", "noise_channels": 3}},
+    "residual": {"model": {"output": "residual", "noise_channels": 3}},
+}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Training sizes; ``scale_budget`` multiplies iterations for bigger machines."""
+
+    dsgan_iterations: int = 400
+    dsgan_batch: int = 8
+    dsgan_crop: int = 32
+    sr_iterations: int = 500
+    sr_batch: int = 16
+    sr_patch: int = 96
+    sr_nb: int = 2
+
+
+def budget_from_args(args: argparse.Namespace) -> Budget:
+    base = Budget(150, 8, 32, 150, 8, 64, 2) if args.quick else Budget()
+    k = args.scale_budget
+    return Budget(
+        args.dsgan_iterations or int(base.dsgan_iterations * k),
+        args.dsgan_batch or base.dsgan_batch,
+        args.dsgan_crop or base.dsgan_crop,
+        args.sr_iterations or int(base.sr_iterations * k),
+        args.sr_batch or base.sr_batch,
+        args.sr_patch or base.sr_patch,
+        base.sr_nb,
+    )
+
+
+# ----------------------------------------------------------------------------------- data
+def _seeded(name: str, salt: int) -> torch.Generator:
+    return torch.Generator().manual_seed(salt * 1_000_003 + zlib.crc32(name.encode()))
+
+
+def _write_set(files: list[Path], out: Path, fn: Any) -> None:
+    if out.is_dir() and len(list(out.glob("*.png"))) == len(files):
+        return
+    for path in files:
+        save_image(fn(path, load_image(path)), out / f"{path.stem}.png")
+
+
+def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) -> dict[str, Path]:
+    """Clean/corrupted folders for one corruption; returns their paths."""
+    train, val = list_images(data / "train"), list_images(data / "val")
+    half = len(train) // 2
+
+    def corrupt(p: Path, x: torch.Tensor, salt: int) -> torch.Tensor:
+        return apply_corruptions(x, generator=_seeded(p.name, salt), **corruption)
+
+    def down(x: torch.Tensor) -> torch.Tensor:
+        return imresize(crop_to_multiple(x, SCALE), 1 / SCALE).clamp(0, 1)
+
+    d = work / "data"
+    sets = {
+        "train_hr": d / "train_hr",  # clean HR, cropped to a multiple of the scale
+        "val_hr": d / "val_hr",
+        "source": d / name / "source",  # corrupted train photos, native resolution
+        "unpaired_hr": d / "unpaired_hr",  # first half, clean
+        "unpaired_lr": d / name / "unpaired_lr",  # second half, corrupted LR
+        "test_lr": d / name / "test_lr",  # corrupted LR of val: the "real" LR
+        "oracle_lr": d / name / "oracle_lr",  # corrupted LR of train
+        "bicubic_lr": d / "bicubic_lr",  # bicubic LR of train
+        "val_bicubic_lr": d / "val_bicubic_lr",
+    }
+    _write_set(train, sets["train_hr"], lambda p, x: crop_to_multiple(x, SCALE))
+    _write_set(val, sets["val_hr"], lambda p, x: crop_to_multiple(x, SCALE))
+    _write_set(train, sets["source"], lambda p, x: corrupt(p, x, 1))
+    _write_set(train[:half], sets["unpaired_hr"], lambda p, x: x)
+    _write_set(train[half:], sets["unpaired_lr"], lambda p, x: corrupt(p, down(x), 2))
+    _write_set(val, sets["test_lr"], lambda p, x: corrupt(p, down(x), 3))
+    _write_set(train, sets["oracle_lr"], lambda p, x: corrupt(p, down(x), 4))
+    _write_set(train, sets["bicubic_lr"], lambda p, x: down(x))
+    _write_set(val, sets["val_bicubic_lr"], lambda p, x: down(x))
+    return sets
+
+
+# ----------------------------------------------------------------------------------- training
+def train_dsgan(job: dict[str, Any]) -> str:
+    """Train one DSGAN (runs in a worker process); returns the generator path."""
+    from dsgan.training.dsgan_trainer import DSGANTrainer
+
+    out = Path(job["out"])
+    if (out / "generator.safetensors").is_file():
+        return str(out / "generator.safetensors")
+    torch.set_num_threads(job["threads"])
+    cfg = load_config(DSGANConfig, overrides=job["overrides"])
+    resume = (out / "checkpoints" / "latest.json").is_file()
+    return str(DSGANTrainer(cfg, resume=resume).train())
+
+
+def dsgan_jobs(sets: dict[str, Path], work: Path, name: str, b: Budget, args: argparse.Namespace,
+               threads: int) -> dict[str, dict[str, Any]]:
+    jobs = {}
+    for mode in args.modes:
+        for variant in args.variants:
+            key = f"dsgan-{mode}-{variant}"
+            o: dict[str, Any] = {
+                "data.hr": str(sets["source"] if mode == "same" else sets["unpaired_hr"]),
+                "data.lr": None if mode == "same" else str(sets["unpaired_lr"]),
+                "data.scale": SCALE, "data.crop": b.dsgan_crop,
+                "iterations": b.dsgan_iterations, "batch_size": b.dsgan_batch,
+                "loss.perceptual": "none", "device": args.device, "seed": args.seed,
+                "out": str(work / name / key), "log_every": 50,
+                "image_every": max(100, b.dsgan_iterations // 4),
+                "checkpoint_every": max(100, b.dsgan_iterations // 4),
+            }
+            for section, values in VARIANTS[variant].items():
+                for k, v in values.items():
+                    o[f"{section}.{k}"] = v
+            jobs[key] = {"out": o["out"], "overrides": o, "threads": threads}
+    return jobs
+
+
+def train_sr(job: dict[str, Any]) -> str:
+    """Train the small SR model on one pair set (worker process); returns the generator path."""
+    from dsgan.training.sr_trainer import SRTrainer
+
+    out = Path(job["out"])
+    if (out / "generator.safetensors").is_file():
+        return str(out / "generator.safetensors")
+    torch.set_num_threads(job["threads"])
+    cfg = load_config(SRConfig, overrides=job["overrides"])
+    resume = (out / "checkpoints" / "latest.json").is_file()
+    return str(SRTrainer(cfg, resume=resume).train())
+
+
+def sr_job(lr_dir: Path, hr_dir: Path, out: Path, b: Budget, args: argparse.Namespace,
+           threads: int) -> dict[str, Any]:
+    o = {
+        "data.lr": str(lr_dir), "data.hr": str(hr_dir), "data.scale": SCALE,
+        "data.patch": b.sr_patch, "model.preset": "small", "model.nb": b.sr_nb,
+        "loss.gan": False, "iterations": b.sr_iterations, "batch_size": b.sr_batch,
+        "optim.lr": 2e-4, "optim.milestones": [int(b.sr_iterations * 0.6), int(b.sr_iterations * 0.85)],
+        "device": args.device, "seed": args.seed, "out": str(out), "log_every": 50,
+        "image_every": b.sr_iterations, "checkpoint_every": max(100, b.sr_iterations // 4),
+        "val_every": 10 * b.sr_iterations,
+    }
+    return {"out": str(out), "overrides": o, "threads": threads}
+
+
+def run_jobs(fn: Any, jobs: dict[str, dict[str, Any]], n: int) -> dict[str, str]:
+    if n <= 1:
+        return {k: fn(j) for k, j in jobs.items()}
+    ctx = torch.multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+        futures = {k: pool.submit(fn, j) for k, j in jobs.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
+# ----------------------------------------------------------------------------------- evaluation
+def load_folder(folder: Path) -> dict[str, torch.Tensor]:
+    return {p.stem: load_image(p) for p in list_images(folder)}
+
+
+def sr_scores(gen_path: str, test_lr: Path, val_hr: Path, device: torch.device) -> dict[str, float]:
+    """PSNR/SSIM (RGB, 8-pixel border) of the SR model on the real corrupted test LR."""
+    from dsgan.inference.upscale import load_sr_model
+    from dsgan.training.sr_trainer import sr_quality
+
+    g = load_sr_model(gen_path)[0].to(device).eval()
+    hr = load_folder(val_hr)
+    psnrs, ssims = [], []
+    with torch.inference_mode():
+        for stem, lr in load_folder(test_lr).items():
+            sr = g(lr.unsqueeze(0).to(device)).float().clamp(0, 1).cpu()
+            p, s = sr_quality(sr, hr[stem].unsqueeze(0), 8, "rgb")
+            psnrs.append(p)
+            ssims.append(s)
+    return {"psnr": sum(psnrs) / len(psnrs), "ssim": sum(ssims) / len(ssims)}
+
+
+def realism(gen: dict[str, torch.Tensor], real: dict[str, torch.Tensor],
+            bicubic: dict[str, torch.Tensor], seed: int, device: str) -> dict[str, Any]:
+    """Realism of one LR method against the real LR, plus the colour shift from bicubic."""
+    from dsgan.metrics.evaluate import EvalOptions, evaluate_images
+    from dsgan.ops.filters import LowPass
+
+    stems = sorted(real)
+    ev = evaluate_images([gen[s] for s in stems], [real[s] for s in stems],
+                         options=EvalOptions(seed=seed, device=device))
+    low = LowPass("box", 5)
+    shift = torch.stack([(gen[s] - bicubic[s]).mean((1, 2)) for s in stems]).mean(0) * 255
+    lowdiff = torch.stack([
+        (low(gen[s][None]) - low(bicubic[s][None])).abs().mean() for s in stems
+    ]).mean() * 255
+    ts = ev.get("two_sample") or {}
+    return {
+        "noise_sigma_gen": ev["noise"]["gen"], "noise_sigma_real": ev["noise"]["real"],
+        "channel_corr_gen": ev["channel_corr"]["gen"]["mean"],
+        "channel_corr_real": ev["channel_corr"]["real"]["mean"],
+        "spectrum_distance": ev["spectrum"]["l1"],
+        "two_sample_accuracy": ts.get("accuracy"),
+        "fid": (ev.get("fidelity") or {}).get("fid"),
+        "kid": (ev.get("fidelity") or {}).get("kid_mean"),
+        "colour_shift_rgb": [round(float(v), 3) for v in shift],
+        "lowpass_mad_vs_bicubic": float(lowdiff),
+        "skipped": ev.get("skipped", {}),
+    }
+
+
+def lr_of_val(method: str, gen_paths: dict[str, str], sets: dict[str, Path], work: Path,
+              name: str, device: torch.device) -> Path:
+    """Folder of the val photos' LR made by ``method``."""
+    if method == "bicubic":
+        return sets["val_bicubic_lr"]
+    if method == "oracle":
+        return sets["test_lr"]
+    out = work / name / "val_lr" / method
+    g, _ = load_generator(gen_paths[method])
+    degrade_folder(g, sets["val_hr"], out, DegradeOptions(scale=SCALE, layout="lr", workers=0,
+                                                         seed=7), device)
+    return out
+
+
+def lr_of_train(method: str, gen_paths: dict[str, str], sets: dict[str, Path], work: Path,
+                name: str, device: torch.device) -> Path:
+    if method == "bicubic":
+        return sets["bicubic_lr"]
+    if method == "oracle":
+        return sets["oracle_lr"]
+    out = work / name / "train_lr" / method
+    g, _ = load_generator(gen_paths[method])
+    degrade_folder(g, sets["train_hr"], out, DegradeOptions(scale=SCALE, layout="lr", workers=0,
+                                                           seed=11), device)
+    return out
+
+
+# ----------------------------------------------------------------------------------- report
+def machine() -> dict[str, Any]:
+    info = {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
+            "python": platform.python_version()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def save_picture(lr_dirs: dict[str, Path], path: Path, crop: int = 96) -> None:
+    """bicubic | each DSGAN | real: the same crop of three val images, upscaled x2 (nearest)."""
+    import torch.nn.functional as F
+
+    methods = list(lr_dirs)
+    stems = sorted(p.stem for p in list_images(lr_dirs["oracle"]))[:3]
+    rows = []
+    for stem in stems:
+        row = []
+        for m in methods:
+            img = load_image(lr_dirs[m] / f"{stem}.png")
+            h, w = img.shape[-2:]
+            y, x = max(0, h // 2 - crop // 2), max(0, w // 2 - crop // 2)
+            row.append(F.interpolate(img[None, :, y : y + crop, x : x + crop], scale_factor=2,
+                                     mode="nearest")[0])
+        rows.append(torch.cat([torch.nn.functional.pad(t, (2, 2, 2, 2), value=1.0) for t in row],
+                              dim=2))
+    save_image(torch.cat(rows, dim=1), path)
+
+
+def write_markdown(result: dict[str, Any], path: Path) -> None:
+    lines = [
+        f"# Quality benchmark ({result['tag']})", "",
+        f"- command: `{result['command']}`",
+        f"- commit: {result['commit']}, date: {result['date']}, wall time: "
+        f"{result['wall_s'] / 60:.1f} min",
+        f"- machine: {json.dumps(result['machine'])}",
+        f"- budget: {json.dumps(result['budget'])}", "",
+    ]
+    for name, res in result["corruptions"].items():
+        lines += [f"## {name}", "",
+                  "| LR used for SR training | SR PSNR (dB) | SR SSIM | noise sigma (real "
+                  f"{res['real_noise_sigma']:.2f}) | colour shift R,G,B | channel corr | "
+                  "spectrum dist | 2-sample acc | FID |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for method, r in res["methods"].items():
+            m = r["realism"]
+            fid = m.get("fid")
+            lines.append(
+                f"| {method} | {r['sr']['psnr']:.2f} | {r['sr']['ssim']:.4f} | "
+                f"{m['noise_sigma_gen']:.2f} | {', '.join(f'{v:+.2f}' for v in m['colour_shift_rgb'])}"
+                f" | {m['channel_corr_gen']:.3f} | {m['spectrum_distance']:.3f} | "
+                f"{m['two_sample_accuracy']:.3f} | {'n/a' if fid is None else f'{fid:.2f}'} |"
+            )
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------- main
+def run_corruption(name: str, args: argparse.Namespace, b: Budget, work: Path,
+                   device: torch.device) -> dict[str, Any]:
+    sets = prepare_data(args.data, work, name, CORRUPTIONS[name])
+    threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
+    gen_paths = run_jobs(train_dsgan, dsgan_jobs(sets, work, name, b, args, threads), args.jobs)
+    methods = ["bicubic", "oracle", *gen_paths]
+    train_lr = {m: lr_of_train(m, gen_paths, sets, work, name, device) for m in methods}
+    val_lr = {m: lr_of_val(m, gen_paths, sets, work, name, device) for m in methods}
+    sr_paths = run_jobs(train_sr, {
+        m: sr_job(train_lr[m], sets["train_hr"], work / name / f"sr-{m}", b, args, threads)
+        for m in methods
+    }, args.jobs)
+    real = load_folder(sets["test_lr"])
+    bicubic = load_folder(sets["val_bicubic_lr"])
+    res: dict[str, Any] = {"methods": {}}
+    for m in methods:
+        rz = realism(load_folder(val_lr[m]), real, bicubic, args.seed, str(device))
+        res["methods"][m] = {"realism": rz,
+                             "sr": sr_scores(sr_paths[m], sets["test_lr"], sets["val_hr"], device)}
+        res["real_noise_sigma"] = rz["noise_sigma_real"]
+        print(f"[{name}] {m}: {json.dumps(res['methods'][m])}", flush=True)
+    pic = args.results / f"quality-{args.tag}-{name}.png"
+    save_picture({k: val_lr[k] for k in ["bicubic", *gen_paths, "oracle"]}, pic)
+    res["picture"] = str(pic.relative_to(ROOT)) if pic.is_relative_to(ROOT) else str(pic)
+    return res
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "photos",
+                   help="folder with train/ and val/ clean photos")
+    p.add_argument("--work", type=Path, default=ROOT / "runs" / "quality")
+    p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--tag", default=None, help="name of the result files (default: cpu/gpu[-quick])")
+    p.add_argument("--quick", action="store_true", help="small budget (< 15 min on 2 CPU cores)")
+    p.add_argument("--scale-budget", type=float, default=1.0,
+                   help="multiply training iterations (e.g. 8 on a GPU)")
+    p.add_argument("--corruptions", nargs="+", default=list(CORRUPTIONS), choices=list(CORRUPTIONS))
+    p.add_argument("--modes", nargs="+", default=["same", "unpaired"], choices=["same", "unpaired"])
+    p.add_argument("--variants", nargs="+", default=["faithful", "improved"], choices=list(VARIANTS))
+    p.add_argument("--dsgan-iterations", type=int)
+    p.add_argument("--dsgan-batch", type=int)
+    p.add_argument("--dsgan-crop", type=int)
+    p.add_argument("--sr-iterations", type=int)
+    p.add_argument("--sr-batch", type=int)
+    p.add_argument("--sr-patch", type=int)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--jobs", type=int, default=1, help="trainings run in parallel processes")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if not (args.data / "train").is_dir() or not (args.data / "val").is_dir():
+        p.error(f"--data {args.data}: needs train/ and val/ folders of clean photos")
+    dev = resolve_device(args.device)
+    args.tag = args.tag or f"{'gpu' if dev.type == 'cuda' else 'cpu'}{'-quick' if args.quick else ''}"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    t0 = time.time()
+    b = budget_from_args(args)
+    device = resolve_device(args.device)
+    args.results.mkdir(parents=True, exist_ok=True)
+    work = args.work / args.tag
+    result: dict[str, Any] = {
+        "tag": args.tag, "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
+        "commit": git_commit(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(), "budget": b.__dict__, "corruptions": {},
+    }
+    for name in args.corruptions:
+        result["corruptions"][name] = run_corruption(name, args, b, work, device)
+    result["wall_s"] = time.time() - t0
+    out = args.results / f"quality-{args.tag}"
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_markdown(result, out.with_suffix(".md"))
+    print(f"wrote {out}.json and .md in {result['wall_s'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
