@@ -18,7 +18,7 @@ import torch
 
 from dsgan.training import checkpoint as ckpt
 
-ITERATIONS = 24
+ITERATIONS = 32
 ARGS = [
     "--crop", "8", "--scale", "2", "--batch-size", "2", "--perceptual", "none",
     "--iterations", str(ITERATIONS), "--device", "cpu", "--amp", "off", "--seed", "3",
@@ -49,6 +49,13 @@ def _wait_training(proc: subprocess.Popen, out: Path, since: float, timeout: flo
             return True
         time.sleep(0.02)
     raise AssertionError("the training process did not start in time")
+
+
+def _latest_step(out: Path) -> int:
+    try:
+        return int(json.loads((out / "checkpoints" / ckpt.LATEST).read_text())["step"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return 0
 
 
 def _generator(out: Path) -> dict[str, torch.Tensor]:
@@ -101,16 +108,24 @@ def test_random_kills_and_resumes_match_an_uninterrupted_run(tmp_path, images):
     for attempt in range(12):
         since = time.time()
         proc = _start(images, out)
-        if attempt < 6 and _wait_training(proc, out, since):
-            # a random moment of the training loop (checkpoint writes included); sometimes the
-            # run finishes first, which is fine too
-            time.sleep(rng.uniform(0.0, loop_time))
+        done = _latest_step(out)
+        if attempt < 7 and done + 6 <= ITERATIONS - 4 and _wait_training(proc, out, since):
+            # a random moment of the training loop (checkpoint writes included): a random number
+            # of checkpoints further, plus up to ~1.5 steps' time
+            target = done + 2 * rng.randint(1, 3)
+            while _latest_step(out) < target and proc.poll() is None:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 1.5 * loop_time / ITERATIONS))
             if proc.poll() is None:
                 interruptions += 1
                 if attempt == 2:  # one polite stop: a checkpoint at the current step, exit 130
                     proc.send_signal(signal.SIGTERM)
                     stdout, err = proc.communicate(timeout=60)
-                    if proc.returncode != 0:  # 0: it had just finished
+                    # 0, or -SIGTERM once main() has returned (interpreter teardown): it had
+                    # just finished
+                    if proc.returncode == -signal.SIGTERM:
+                        assert "generator written to" in stdout, err
+                    elif proc.returncode != 0:
                         assert proc.returncode == 130, err
                         assert "stopped at step" in stdout, stdout
                         assert "Traceback" not in err
