@@ -46,7 +46,13 @@ def run(args: argparse.Namespace) -> int:
     opts = DegradeOptions(scale=scale, layout=args.layout, tile=args.tile, cleanup=args.cleanup,
                           seed=args.seed, overwrite=args.overwrite, workers=args.workers,
                           on_error=args.on_error)
-    counts = degrade_folder(g, args.input, args.output, opts, resolve_device(args.device))
+    from dsgan.training.distributed import env_rank, local_device
+
+    dist_info = env_rank()  # under torchrun each rank degrades every WORLD_SIZE-th file
+    device = local_device(resolve_device(args.device), dist_info)
+    counts = degrade_folder(g, args.input, args.output, opts, device,
+                            rank=dist_info.rank, world_size=dist_info.world_size)
+    part = f" (rank {dist_info.rank} of {dist_info.world_size})" if dist_info.enabled else ""
     print(f"{counts['written']} written, {counts['existing']} already present, "
-          f"{counts['failed']} failed -> {args.output}")
+          f"{counts['failed']} failed -> {args.output}{part}")
     return 0 if counts["failed"] == 0 else 1

@@ -57,15 +57,23 @@ def run(args: argparse.Namespace) -> int:
         print(dump_config(cfg), end="")
         return 0
     _check_out(cfg)
+    from dsgan.devices import resolve_device
+    from dsgan.training import distributed
     from dsgan.training.dsgan_trainer import DSGANTrainer
 
-    trainer = DSGANTrainer(cfg, resume=args.resume, on_error=args.on_error)
-    try:
-        path = trainer.train()
-    except KeyboardInterrupt:
-        print(_stopped_message(trainer.step, cfg.out))
-        return 130
-    print(f"generator written to {path}")
+    # under torchrun: one process per device, DDP over the process group (docs/SPEED.md)
+    device = distributed.local_device(resolve_device(cfg.device))
+    with distributed.process_group(device) as dist_info:
+        trainer = DSGANTrainer(cfg, resume=args.resume, on_error=args.on_error,
+                               rank=dist_info.rank, world_size=dist_info.world_size)
+        try:
+            path = trainer.train()
+        except KeyboardInterrupt:
+            if dist_info.is_main:
+                print(_stopped_message(trainer.step, cfg.out))
+            return 130
+    if dist_info.is_main:
+        print(f"generator written to {path}")
     return 0
 
 

@@ -3,6 +3,15 @@
 One step, as the authors do it: G maps the bicubic-downscaled HR crop ``xb`` to ``xd``; D learns to
 tell high-passes of real LR samples from those of ``xd``; G minimises
 ``w_col * L1(low(xd), low(xb)) + w_tex * adversarial(D(high(xd))) + w_per * perceptual(xd, xb)``.
+
+Like the authors' loop, D sees the fakes once per step: the logits ``D(high(xd))`` computed before the
+D update serve both D's loss and G's texture loss (simultaneous gradients, the clean form of the
+authors' ``fake_tex`` reuse). Each loss back-propagates only into its own network (``inputs=``), so
+no gradient is computed twice or thrown away; the D update is applied after G's backward pass.
+Losses stay on the device; they are converted to numbers only on logging steps (see docs/SPEED.md).
+
+Distributed (``torchrun``): G and D are wrapped in DDP, D's BatchNorms become SyncBatchNorm, each rank
+takes its slice of the global batch (``batch_size`` is per rank), rank 0 alone writes files.
 """
 
 from __future__ import annotations
@@ -26,18 +35,22 @@ from dsgan.models.dsgan import Discriminator, Generator
 from dsgan.ops.filters import HighPass, LowPass
 from dsgan.ops.resize import imresize
 from dsgan.training import checkpoint as ckpt
+from dsgan.training import distributed as distrib
 from dsgan.training.common import (
     FaultCounter,
     StopFlag,
     autocast,
     autocast_dtype,
-    grads_finite,
     linear_decay,
     seed_everything,
 )
 from dsgan.training.rundir import RunDir
 
 log = logging.getLogger(__name__)
+OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
+    e for e in (getattr(torch, "OutOfMemoryError", None),
+                getattr(torch.cuda, "OutOfMemoryError", None)) if e is not None
+)
 MAX_ROLLBACKS = 3  # to one checkpoint, before giving up
 
 
@@ -53,14 +66,18 @@ class DSGANTrainer:
                  rank: int = 0, world_size: int = 1) -> None:
         self.cfg = cfg
         self.rank, self.world = rank, world_size
-        self.device = resolve_device(cfg.device)
+        self.device = distrib.local_device(resolve_device(cfg.device))
         seed_everything(cfg.seed + rank)
         self.amp = autocast_dtype(cfg.amp, self.device)
         self.data = DSGANDataset(cfg.data, on_error=on_error)
         mem = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.g = build_generator(cfg).to(self.device, memory_format=mem)
-        self.d = Discriminator(channels=cfg.model.d_channels).to(self.device, memory_format=mem)
+        d = Discriminator(channels=cfg.model.d_channels)
+        if world_size > 1:  # BatchNorm statistics over the global batch, as with one process
+            d = distrib.convert_sync_batchnorm(d, self.device)
+        self.d = d.to(self.device, memory_format=mem)
         self.mem = mem
+        self.g_run, self.d_run = self._wrap(self.g), self._wrap(self.d)
         lc = cfg.loss
         self.highpass = HighPass(lc.filter, lc.kernel_size).to(self.device)
         self.lowpass = LowPass(lc.filter, lc.kernel_size).to(self.device)
@@ -85,6 +102,20 @@ class DSGANTrainer:
             )
         self.run = RunDir(cfg.out, cfg, active=rank == 0)
 
+    def _wrap(self, net: torch.nn.Module) -> torch.nn.Module:
+        """The module the step calls: DDP with several processes, then torch.compile if asked.
+
+        ``self.g`` / ``self.d`` stay the plain modules (checkpoints, samples, export).
+        """
+        run = net
+        if self.world > 1:
+            dev = [self.device] if self.device.type == "cuda" else None
+            run = torch.nn.parallel.DistributedDataParallel(
+                net, device_ids=dev, broadcast_buffers=False)
+        if self.cfg.compile:
+            run = torch.compile(run)
+        return run
+
     def _optimizers(self) -> tuple[Any, Any, Any, Any]:
         o = self.cfg.optim
         fused = self.device.type == "cuda"
@@ -108,12 +139,15 @@ class DSGANTrainer:
         }
 
     def save(self) -> Path | None:
-        if self.rank != 0:
-            return None
-        return ckpt.save_checkpoint(
-            self.run.checkpoints, self.step, {"g": self.g, "d": self.d}, self._state(),
-            kind="dsgan", config_json=self.cfg.model_dump_json(),
-        )
+        """Rank 0 writes the checkpoint; all ranks wait for it (so a resume finds it complete)."""
+        path = None
+        if self.rank == 0:
+            path = ckpt.save_checkpoint(
+                self.run.checkpoints, self.step, {"g": self.g, "d": self.d}, self._state(),
+                kind="dsgan", config_json=self.cfg.model_dump_json(),
+            )
+        distrib.barrier()
+        return path
 
     def _resume(self) -> None:
         folder = Path(self.cfg.out) / "checkpoints"
@@ -188,39 +222,43 @@ class DSGANTrainer:
         xb = imresize(hr, 1.0 / self.cfg.data.scale).clamp_(0, 1)
         return (xb.contiguous(memory_format=self.mem), real.contiguous(memory_format=self.mem))
 
-    def train_step(self, xb: torch.Tensor, real: torch.Tensor) -> dict[str, float] | None:
-        """One D and one G update; returns loss terms, or None if the step was skipped."""
+    def _finite(self, loss: torch.Tensor, params: list[torch.nn.Parameter]) -> bool:
+        """Loss and gradients finite (on every rank): one host sync per network update."""
+        grads = [p.grad for p in params if p.grad is not None]
+        ok = torch.isfinite(loss.detach())
+        if grads:
+            ok = ok & torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()
+        return bool(distrib.all_true(ok))
+
+    def train_step(self, xb: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor] | None:
+        """One D and one G update; returns the loss terms as detached 0-d tensors (no host sync;
+        ``float()`` them when logging), or None if the step was skipped (non-finite)."""
         lc, dev = self.cfg.loss, self.device
+        g, d = self.g_run, self.d_run
         hp = self.highpass if lc.highpass else (lambda t: t)
         warm = self.step < self.cfg.optim.warmup_identity
+        g_params, d_params = list(self.g.parameters()), list(self.d.parameters())
         with autocast(dev, self.amp):
-            xd = self.g(xb)
-        out: dict[str, torch.Tensor] = {}
-        if not warm:
-            self.d.requires_grad_(True)
-            with autocast(dev, self.amp):
-                d_real = self.d(hp(real))
-                d_fake = self.d(hp(xd.detach()))
-                loss_d = self.adv.discriminator(d_real.float(), d_fake.float())
-            if lc.gan == "wgan-gp":
-                out["loss/d_gp"] = self.adv.gradient_penalty(lambda t: self.d(hp(t)), real, xd)
-                loss_d = loss_d + out["loss/d_gp"]
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            if not (torch.isfinite(loss_d) and grads_finite(list(self.d.parameters()))):
-                return None
-            self.opt_d.step()
-            out.update({"loss/d": loss_d, "d/real": d_real.detach().float().mean(),
-                        "d/fake": d_fake.detach().float().mean()})
-        self.d.requires_grad_(False)
+            xd = g(xb)
         xd32 = xd.float()
+        out: dict[str, torch.Tensor] = {}
         if warm:
             loss_g = (xd32 - xb).abs().mean()
             out["loss/identity"] = loss_g
         else:
             with autocast(dev, self.amp):
-                d_fake_g = self.d(hp(xd))
-            out["loss/tex"] = self.adv.generator(d_fake_g.float(), d_real.detach().float())
+                d_real = d(hp(real)).float()
+                d_fake = d(hp(xd)).float()  # once: D's loss and G's texture loss
+            loss_d = self.adv.discriminator(d_real, d_fake)
+            if lc.gan == "wgan-gp":
+                out["loss/d_gp"] = self.adv.gradient_penalty(lambda t: d(hp(t)), real, xd)
+                loss_d = loss_d + out["loss/d_gp"]
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward(inputs=d_params, retain_graph=True)
+            if not self._finite(loss_d, d_params):
+                return None
+            out.update({"loss/d": loss_d, "d/real": d_real.mean(), "d/fake": d_fake.mean()})
+            out["loss/tex"] = self.adv.generator(d_fake, d_real.detach())
             out["loss/col"] = self.color(xd32, xb)
             loss_g = lc.w_col * out["loss/col"] + lc.w_tex * out["loss/tex"]
             if self.perceptual is not None:
@@ -229,13 +267,15 @@ class DSGANTrainer:
                 loss_g = loss_g + lc.w_per * out["loss/per"]
         out["loss/g"] = loss_g
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        if not (torch.isfinite(loss_g) and grads_finite(list(self.g.parameters()))):
+        loss_g.backward(inputs=g_params)
+        if not warm:
+            self.opt_d.step()  # after G's backward, which still needs D's current weights
+        if not self._finite(loss_g, g_params):
             return None
         self.opt_g.step()
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
-        return {k: float(v.detach()) for k, v in out.items()}
+        return {k: v.detach() for k, v in out.items()}
 
     # ----------------------------------------------------------------- the loop
     def _loader(self) -> torch.utils.data.DataLoader:
@@ -252,6 +292,17 @@ class DSGANTrainer:
 
     def train(self) -> Path:
         """Run until ``cfg.iterations``; returns the path of the exported generator."""
+        try:
+            return self._train()
+        except OOM_ERRORS as exc:
+            c = self.cfg
+            raise UserError(
+                f"out of memory on {self.device} with --batch-size {c.batch_size} and --crop "
+                f"{c.data.crop} (LR pixels; x{c.data.scale} HR crops); use a smaller --crop or "
+                "--batch-size (or --amp bf16) — see docs/SPEED.md for the memory each needs"
+            ) from exc
+
+    def _train(self) -> Path:
         c = self.cfg
         stop = StopFlag()
         bar = tqdm(total=c.iterations, initial=self.step, desc="dsgan train", unit="it",
@@ -275,6 +326,7 @@ class DSGANTrainer:
                 self.step += 1
                 bar.update(1)
                 if self.step % c.log_every == 0 or self.step == c.iterations:
+                    losses = {k: float(v) for k, v in losses.items()}  # the only loss sync
                     dt = time.perf_counter() - t0
                     losses["speed/it_per_s"] = (self.step - last) / max(dt, 1e-9)
                     losses["lr"] = self.sched_g.get_last_lr()[0]
@@ -290,7 +342,7 @@ class DSGANTrainer:
                     break
         bar.close()
         if self.step < c.iterations and not stop.requested:
-            return self.train()  # after a rollback
+            return self._train()  # after a rollback
         if stop.requested:
             self.run.close()
             raise KeyboardInterrupt
