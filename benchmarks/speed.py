@@ -131,6 +131,8 @@ class ReferenceStep:
         d_loss = -torch.log(real_tex + 1e-8).mean() - torch.log(1 - fake_tex + 1e-8).mean()
         d_loss.backward(retain_graph=True)
         d_grads = [p.grad for p in self.d.parameters()]
+        for p in self.d.parameters():
+            p.grad = None  # G's backward below must not accumulate into D's own gradient
         self.g.zero_grad()
         tex = torch.mean(-torch.log(fake_tex + 1e-8))
         col = self.color(fake, xb)

@@ -1,0 +1,108 @@
+"""The fast training path computes what the authors' loop computes: the reference step of
+benchmarks/speed.py (fp32, eager, NCHW, sigmoid + log losses, separate D passes) and
+``DSGANTrainer.train_step`` (channels_last, one D pass on fakes, ``inputs=`` backward passes) give the
+same losses and the same updated weights on the same batch; and out-of-memory errors become advice."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from dsgan.config.base import load_config
+from dsgan.config.dsgan import DSGANConfig
+from dsgan.errors import UserError
+from dsgan.models.dsgan import Discriminator, Generator
+from dsgan.training.dsgan_trainer import DSGANTrainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from speed import ReferenceStep
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _trainer(tmp_path: Path, make_images, **extra) -> DSGANTrainer:
+    make_images(tmp_path / "hr", 3, 40)
+    cfg = load_config(DSGANConfig, overrides={
+        "data.hr": str(tmp_path / "hr"), "data.crop": 8, "data.scale": 2, "batch_size": 3,
+        "loss.perceptual": "none", "iterations": 10, "device": "cpu", "amp": "off",
+        "channels_last": True, "out": str(tmp_path / "run"), "model.n_res_blocks": 2,
+        "model.channels": 16, "model.d_channels": 16, **extra,
+    })
+    return DSGANTrainer(cfg)
+
+
+def test_fast_step_matches_the_reference_step(tmp_path, make_images):
+    fast = _trainer(tmp_path, make_images)
+    ref = ReferenceStep(Generator(2, 16), Discriminator(channels=16), fast.cfg, fast.device)
+    ref.g.load_state_dict(fast.g.state_dict())
+    ref.d.load_state_dict(fast.d.state_dict())
+    xb, real = fast._prepare(*next(iter(fast._loader())))
+    assert xb.is_contiguous(memory_format=torch.channels_last)
+    for step in range(3):  # later steps run on weights both paths updated themselves
+        a = ref(xb.contiguous(), real.contiguous())
+        b = {k: float(v) for k, v in fast.train_step(xb, real).items()}
+        # step 0: same weights, identical terms; later steps differ by Adam's sign-like first
+        # updates of near-zero gradients (rounding-level differences become +-lr)
+        tol = 1e-5 if step == 0 else 5e-4
+        for key in ("loss/d", "loss/tex", "loss/col", "loss/g"):
+            assert abs(a[key] - b[key]) < tol, (step, key, a[key], b[key])
+        if step == 0:  # the gradients each network was updated with
+            for net_ref, net_fast in ((ref.g, fast.g), (ref.d, fast.d)):
+                for (name, p), q in zip(net_ref.named_parameters(), net_fast.parameters(),
+                                        strict=True):
+                    assert torch.allclose(p.grad, q.grad, rtol=1e-3, atol=1e-6), name
+
+
+def test_fast_step_returns_device_tensors_without_syncing(tmp_path, make_images):
+    fast = _trainer(tmp_path, make_images)
+    xb, real = fast._prepare(*next(iter(fast._loader())))
+    out = fast.train_step(xb, real)
+    assert out is not None
+    assert all(isinstance(v, torch.Tensor) and v.ndim == 0 and not v.requires_grad
+               for v in out.values())
+
+
+def test_bf16_autocast_stays_close_to_fp32(tmp_path, make_images):
+    fast = _trainer(tmp_path, make_images, amp="bf16")
+    xb, real = fast._prepare(*next(iter(fast._loader())))
+    g32 = {k: v.clone() for k, v in fast.g.state_dict().items()}
+    d32 = {k: v.clone() for k, v in fast.d.state_dict().items()}
+    low = {k: float(v) for k, v in fast.train_step(xb, real).items()}
+    fast.g.load_state_dict(g32)
+    fast.d.load_state_dict(d32)
+    fast.amp = None
+    fast.opt_g.state.clear()
+    fast.opt_d.state.clear()
+    full = {k: float(v) for k, v in fast.train_step(xb, real).items()}
+    for key in ("loss/d", "loss/col", "loss/g"):
+        assert abs(low[key] - full[key]) < 0.02 * max(1.0, abs(full[key])), key
+
+
+def _raise_oom(*args, **kwargs):
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_training_oom_is_a_user_error(tmp_path, make_images, monkeypatch):
+    trainer = _trainer(tmp_path, make_images)
+    monkeypatch.setattr(trainer, "train_step", _raise_oom)
+    with pytest.raises(UserError, match=r"out of memory .*smaller --crop or --batch-size"):
+        trainer.train()
+
+
+def test_degrade_oom_is_a_user_error(tmp_path, make_images, monkeypatch):
+    from dsgan.inference import degrade
+
+    make_images(tmp_path / "in", 1, 32)
+    monkeypatch.setattr(degrade, "apply_generator", _raise_oom)
+    with pytest.raises(UserError, match="--tile"):
+        degrade.degrade_folder(Generator(1, 8), tmp_path / "in", tmp_path / "out",
+                               degrade.DegradeOptions(workers=0), torch.device("cpu"))
