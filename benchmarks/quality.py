@@ -122,6 +122,7 @@ def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) 
         "unpaired_hr": d / "unpaired_hr",  # first half, clean
         "unpaired_lr": d / name / "unpaired_lr",  # second half, corrupted LR
         "test_lr": d / name / "test_lr",  # corrupted LR of val: the "real" LR
+        "val_oracle_lr": d / name / "val_oracle_lr",  # another draw of the true corruption
         "oracle_lr": d / name / "oracle_lr",  # corrupted LR of train
         "bicubic_lr": d / "bicubic_lr",  # bicubic LR of train
         "val_bicubic_lr": d / "val_bicubic_lr",
@@ -132,6 +133,7 @@ def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) 
     _write_set(train[:half], sets["unpaired_hr"], lambda p, x: x)
     _write_set(train[half:], sets["unpaired_lr"], lambda p, x: corrupt(p, down(x), 2))
     _write_set(val, sets["test_lr"], lambda p, x: corrupt(p, down(x), 3))
+    _write_set(val, sets["val_oracle_lr"], lambda p, x: corrupt(p, down(x), 5))
     _write_set(train, sets["oracle_lr"], lambda p, x: corrupt(p, down(x), 4))
     _write_set(train, sets["bicubic_lr"], lambda p, x: down(x))
     _write_set(val, sets["val_bicubic_lr"], lambda p, x: down(x))
@@ -268,7 +270,7 @@ def lr_of_val(method: str, gen_paths: dict[str, str], sets: dict[str, Path], wor
     if method == "bicubic":
         return sets["val_bicubic_lr"]
     if method == "oracle":
-        return sets["test_lr"]
+        return sets["val_oracle_lr"]
     out = work / name / "val_lr" / method
     g, _ = load_generator(gen_paths[method])
     degrade_folder(g, sets["val_hr"], out, DegradeOptions(scale=SCALE, layout="lr", workers=0,
@@ -337,15 +339,18 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
     ]
     for name, res in result["corruptions"].items():
         lines += [f"## {name}", "",
-                  "| LR used for SR training | SR PSNR (dB) | SR SSIM | noise sigma (real "
+                  "| LR used for SR training | SR PSNR (dB) | gap closed | SR SSIM | noise sigma (real "
                   f"{res['real_noise_sigma']:.2f}) | colour shift R,G,B | channel corr | "
                   "spectrum dist | 2-sample acc | FID |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lo = res["methods"]["bicubic"]["sr"]["psnr"]
+        hi = res["methods"]["oracle"]["sr"]["psnr"]
         for method, r in res["methods"].items():
             m = r["realism"]
             fid = m.get("fid")
+            gap = (r["sr"]["psnr"] - lo) / (hi - lo) if hi != lo else float("nan")
             lines.append(
-                f"| {method} | {r['sr']['psnr']:.2f} | {r['sr']['ssim']:.4f} | "
+                f"| {method} | {r['sr']['psnr']:.2f} | {gap:.0%} | {r['sr']['ssim']:.4f} | "
                 f"{m['noise_sigma_gen']:.2f} | {', '.join(f'{v:+.2f}' for v in m['colour_shift_rgb'])}"
                 f" | {m['channel_corr_gen']:.3f} | {m['spectrum_distance']:.3f} | "
                 f"{m['two_sample_accuracy']:.3f} | {'n/a' if fid is None else f'{fid:.2f}'} |"
@@ -376,7 +381,7 @@ def run_corruption(name: str, args: argparse.Namespace, b: Budget, work: Path,
                              "sr": sr_scores(sr_paths[m], sets["test_lr"], sets["val_hr"], device)}
         res["real_noise_sigma"] = rz["noise_sigma_real"]
         print(f"[{name}] {m}: {json.dumps(res['methods'][m])}", flush=True)
-    pic = args.results / f"quality-{args.tag}-{name}.png"
+    pic = args.results / f"quality-{args.tag}-{name}-lr.png"
     save_picture({k: val_lr[k] for k in ["bicubic", *gen_paths, "oracle"]}, pic)
     res["picture"] = str(pic.relative_to(ROOT)) if pic.is_relative_to(ROOT) else str(pic)
     return res
@@ -427,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.corruptions:
         result["corruptions"][name] = run_corruption(name, args, b, work, device)
     result["wall_s"] = time.time() - t0
-    out = args.results / f"quality-{args.tag}"
+    subset = "" if len(args.corruptions) == len(CORRUPTIONS) else "-" + "-".join(args.corruptions)
+    out = args.results / f"quality-{args.tag}{subset}"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     write_markdown(result, out.with_suffix(".md"))
     print(f"wrote {out}.json and .md in {result['wall_s'] / 60:.1f} min")
