@@ -84,11 +84,6 @@ def test_keep_prunes_old_checkpoints(tmp_path: Path):
     assert weights.name == "step_00000005.safetensors" and read_state(state)["step"] == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug in training/checkpoint.py: pruning sorts by step and can delete the "
-    "checkpoint it has just written when higher-numbered ones from an earlier run exist",
-)
 def test_pruning_never_deletes_the_new_checkpoint(tmp_path: Path):
     networks = nets()
     for step in (100, 200, 300):
@@ -162,11 +157,6 @@ def test_rng_state_round_trip_through_a_file(tmp_path: Path):
     assert draws() == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug in training/checkpoint.py: numpy's cached second Gaussian (has_gauss, "
-    "cached_gaussian) is not saved, so np.random.randn after an odd number of normals differs",
-)
 def test_rng_state_keeps_numpy_cached_gaussian():
     np.random.seed(0)
     np.random.randn(1)  # the polar method caches the second value

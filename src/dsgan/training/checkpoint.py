@@ -53,6 +53,7 @@ def rng_state() -> dict[str, Any]:
         "python_pos": random.getstate()[2],
         "numpy": torch.from_numpy(np_state[1].astype(np.int64)),
         "numpy_pos": int(np_state[2]),
+        "numpy_gauss": [int(np_state[3]), float(np_state[4])],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -63,7 +64,12 @@ def rng_state() -> dict[str, Any]:
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((3, tuple(state["python"]), state["python_pos"]))
     np.random.set_state(
-        ("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0)
+        (
+            "MT19937",
+            state["numpy"].numpy().astype(np.uint32),
+            state["numpy_pos"],
+            *state.get("numpy_gauss", (0, 0.0)),
+        )
     )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
@@ -79,7 +85,9 @@ def save_checkpoint(
     config_json: str,
     keep: int = 3,
 ) -> Path:
-    """Write step ``step``; keep the newest ``keep`` checkpoints. Returns the weights path."""
+    """Write step ``step``; keep it and the ``keep - 1`` newest older ones. Returns the weights path."""
+    if keep < 1:
+        raise ValueError(f"keep must be >= 1, got {keep}")
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / f"step_{step:08d}.safetensors"
     state_path = folder / f"step_{step:08d}.state.pt"
@@ -87,10 +95,18 @@ def save_checkpoint(
     save_weights(weights, step, nets, kind, config_json)
     latest = {"step": step, "weights": weights.name, "state": state_path.name}
     atomic_write(folder / LATEST, lambda p: Path(p).write_text(json.dumps(latest)))
-    for old in sorted(folder.glob("step_*.safetensors"))[:-keep]:
+    # keep the new checkpoint and the keep-1 newest *older* ones; higher-numbered files are
+    # left over from a run this one replaced (e.g. after a rollback) and go too
+    older = sorted(p for p in folder.glob("step_*.safetensors") if _step_of(p) < step)
+    stale = [p for p in folder.glob("step_*.safetensors") if _step_of(p) > step]
+    for old in older[: max(0, len(older) - (keep - 1))] + stale:
         old.unlink(missing_ok=True)
         old.with_name(old.name.replace(".safetensors", ".state.pt")).unlink(missing_ok=True)
     return weights
+
+
+def _step_of(path: Path) -> int:
+    return int(path.name.split("_")[1].split(".")[0])
 
 
 def save_weights(
