@@ -154,8 +154,9 @@ def train_dsgan(job: dict[str, Any]) -> str:
     return str(DSGANTrainer(cfg, resume=resume).train())
 
 
-def dsgan_jobs(sets: dict[str, Path], work: Path, name: str, b: Budget, args: argparse.Namespace,
-               threads: int) -> dict[str, dict[str, Any]]:
+def dsgan_jobs(
+    sets: dict[str, Path], work: Path, name: str, b: Budget, args: argparse.Namespace, threads: int
+) -> dict[str, dict[str, Any]]:
     jobs = {}
     for mode in args.modes:
         for variant in args.variants:
@@ -163,10 +164,15 @@ def dsgan_jobs(sets: dict[str, Path], work: Path, name: str, b: Budget, args: ar
             o: dict[str, Any] = {
                 "data.hr": str(sets["source"] if mode == "same" else sets["unpaired_hr"]),
                 "data.lr": None if mode == "same" else str(sets["unpaired_lr"]),
-                "data.scale": SCALE, "data.crop": b.dsgan_crop,
-                "iterations": b.dsgan_iterations, "batch_size": b.dsgan_batch,
-                "loss.perceptual": "none", "device": args.device, "seed": args.seed,
-                "out": str(work / name / key), "log_every": 50,
+                "data.scale": SCALE,
+                "data.crop": b.dsgan_crop,
+                "iterations": b.dsgan_iterations,
+                "batch_size": b.dsgan_batch,
+                "loss.perceptual": "none",
+                "device": args.device,
+                "seed": args.seed,
+                "out": str(work / name / key),
+                "log_every": 50,
                 "image_every": max(100, b.dsgan_iterations // 4),
                 "checkpoint_every": max(100, b.dsgan_iterations // 4),
             }
@@ -190,15 +196,27 @@ def train_sr(job: dict[str, Any]) -> str:
     return str(SRTrainer(cfg, resume=resume).train())
 
 
-def sr_job(lr_dir: Path, hr_dir: Path, out: Path, b: Budget, args: argparse.Namespace,
-           threads: int) -> dict[str, Any]:
+def sr_job(
+    lr_dir: Path, hr_dir: Path, out: Path, b: Budget, args: argparse.Namespace, threads: int
+) -> dict[str, Any]:
     o = {
-        "data.lr": str(lr_dir), "data.hr": str(hr_dir), "data.scale": SCALE,
-        "data.patch": b.sr_patch, "model.preset": "small", "model.nb": b.sr_nb,
-        "loss.gan": False, "iterations": b.sr_iterations, "batch_size": b.sr_batch,
-        "optim.lr": 2e-4, "optim.milestones": [int(b.sr_iterations * 0.6), int(b.sr_iterations * 0.85)],
-        "device": args.device, "seed": args.seed, "out": str(out), "log_every": 50,
-        "image_every": b.sr_iterations, "checkpoint_every": max(100, b.sr_iterations // 4),
+        "data.lr": str(lr_dir),
+        "data.hr": str(hr_dir),
+        "data.scale": SCALE,
+        "data.patch": b.sr_patch,
+        "model.preset": "small",
+        "model.nb": b.sr_nb,
+        "loss.gan": False,
+        "iterations": b.sr_iterations,
+        "batch_size": b.sr_batch,
+        "optim.lr": 2e-4,
+        "optim.milestones": [int(b.sr_iterations * 0.6), int(b.sr_iterations * 0.85)],
+        "device": args.device,
+        "seed": args.seed,
+        "out": str(out),
+        "log_every": 50,
+        "image_every": b.sr_iterations,
+        "checkpoint_every": max(100, b.sr_iterations // 4),
         "val_every": 10 * b.sr_iterations,
     }
     return {"out": str(out), "overrides": o, "threads": threads}
@@ -235,23 +253,35 @@ def sr_scores(gen_path: str, test_lr: Path, val_hr: Path, device: torch.device) 
     return {"psnr": sum(psnrs) / len(psnrs), "ssim": sum(ssims) / len(ssims)}
 
 
-def realism(gen: dict[str, torch.Tensor], real: dict[str, torch.Tensor],
-            bicubic: dict[str, torch.Tensor], seed: int, device: str) -> dict[str, Any]:
+def realism(
+    gen: dict[str, torch.Tensor],
+    real: dict[str, torch.Tensor],
+    bicubic: dict[str, torch.Tensor],
+    seed: int,
+    device: str,
+) -> dict[str, Any]:
     """Realism of one LR method against the real LR, plus the colour shift from bicubic."""
     from dsgan.metrics.evaluate import EvalOptions, evaluate_images
     from dsgan.ops.filters import LowPass
 
     stems = sorted(real)
-    ev = evaluate_images([gen[s] for s in stems], [real[s] for s in stems],
-                         options=EvalOptions(seed=seed, device=device))
+    ev = evaluate_images(
+        [gen[s] for s in stems],
+        [real[s] for s in stems],
+        options=EvalOptions(seed=seed, device=device),
+    )
     low = LowPass("box", 5)
     shift = torch.stack([(gen[s] - bicubic[s]).mean((1, 2)) for s in stems]).mean(0) * 255
-    lowdiff = torch.stack([
-        (low(gen[s][None]) - low(bicubic[s][None])).abs().mean() for s in stems
-    ]).mean() * 255
+    lowdiff = (
+        torch.stack(
+            [(low(gen[s][None]) - low(bicubic[s][None])).abs().mean() for s in stems]
+        ).mean()
+        * 255
+    )
     ts = ev.get("two_sample") or {}
     return {
-        "noise_sigma_gen": ev["noise"]["gen"], "noise_sigma_real": ev["noise"]["real"],
+        "noise_sigma_gen": ev["noise"]["gen"],
+        "noise_sigma_real": ev["noise"]["real"],
         "channel_corr_gen": ev["channel_corr"]["gen"]["mean"],
         "channel_corr_real": ev["channel_corr"]["real"]["mean"],
         "spectrum_distance": ev["spectrum"]["l1"],
@@ -264,8 +294,14 @@ def realism(gen: dict[str, torch.Tensor], real: dict[str, torch.Tensor],
     }
 
 
-def lr_of_val(method: str, gen_paths: dict[str, str], sets: dict[str, Path], work: Path,
-              name: str, device: torch.device) -> Path:
+def lr_of_val(
+    method: str,
+    gen_paths: dict[str, str],
+    sets: dict[str, Path],
+    work: Path,
+    name: str,
+    device: torch.device,
+) -> Path:
     """Folder of the val photos' LR made by ``method``."""
     if method == "bicubic":
         return sets["val_bicubic_lr"]
@@ -273,28 +309,44 @@ def lr_of_val(method: str, gen_paths: dict[str, str], sets: dict[str, Path], wor
         return sets["val_oracle_lr"]
     out = work / name / "val_lr" / method
     g, _ = load_generator(gen_paths[method])
-    degrade_folder(g, sets["val_hr"], out, DegradeOptions(scale=SCALE, layout="lr", workers=0,
-                                                         seed=7), device)
+    degrade_folder(
+        g, sets["val_hr"], out, DegradeOptions(scale=SCALE, layout="lr", workers=0, seed=7), device
+    )
     return out
 
 
-def lr_of_train(method: str, gen_paths: dict[str, str], sets: dict[str, Path], work: Path,
-                name: str, device: torch.device) -> Path:
+def lr_of_train(
+    method: str,
+    gen_paths: dict[str, str],
+    sets: dict[str, Path],
+    work: Path,
+    name: str,
+    device: torch.device,
+) -> Path:
     if method == "bicubic":
         return sets["bicubic_lr"]
     if method == "oracle":
         return sets["oracle_lr"]
     out = work / name / "train_lr" / method
     g, _ = load_generator(gen_paths[method])
-    degrade_folder(g, sets["train_hr"], out, DegradeOptions(scale=SCALE, layout="lr", workers=0,
-                                                           seed=11), device)
+    degrade_folder(
+        g,
+        sets["train_hr"],
+        out,
+        DegradeOptions(scale=SCALE, layout="lr", workers=0, seed=11),
+        device,
+    )
     return out
 
 
 # ----------------------------------------------------------------------------------- report
 def machine() -> dict[str, Any]:
-    info = {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-            "python": platform.python_version()}
+    info = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
@@ -302,8 +354,12 @@ def machine() -> dict[str, Any]:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -321,28 +377,37 @@ def save_picture(lr_dirs: dict[str, Path], path: Path, crop: int = 96) -> None:
             img = load_image(lr_dirs[m] / f"{stem}.png")
             h, w = img.shape[-2:]
             y, x = max(0, h // 2 - crop // 2), max(0, w // 2 - crop // 2)
-            row.append(F.interpolate(img[None, :, y : y + crop, x : x + crop], scale_factor=2,
-                                     mode="nearest")[0])
-        rows.append(torch.cat([torch.nn.functional.pad(t, (2, 2, 2, 2), value=1.0) for t in row],
-                              dim=2))
+            row.append(
+                F.interpolate(
+                    img[None, :, y : y + crop, x : x + crop], scale_factor=2, mode="nearest"
+                )[0]
+            )
+        rows.append(
+            torch.cat([torch.nn.functional.pad(t, (2, 2, 2, 2), value=1.0) for t in row], dim=2)
+        )
     save_image(torch.cat(rows, dim=1), path)
 
 
 def write_markdown(result: dict[str, Any], path: Path) -> None:
     lines = [
-        f"# Quality benchmark ({result['tag']})", "",
+        f"# Quality benchmark ({result['tag']})",
+        "",
         f"- command: `{result['command']}`",
         f"- commit: {result['commit']}, date: {result['date']}, wall time: "
         f"{result['wall_s'] / 60:.1f} min",
         f"- machine: {json.dumps(result['machine'])}",
-        f"- budget: {json.dumps(result['budget'])}", "",
+        f"- budget: {json.dumps(result['budget'])}",
+        "",
     ]
     for name, res in result["corruptions"].items():
-        lines += [f"## {name}", "",
-                  "| LR used for SR training | SR PSNR (dB) | gap closed | SR SSIM | noise sigma (real "
-                  f"{res['real_noise_sigma']:.2f}) | colour shift R,G,B | channel corr | "
-                  "spectrum dist | 2-sample acc | FID |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {name}",
+            "",
+            "| LR used for SR training | SR PSNR (dB) | gap closed | SR SSIM | noise sigma (real "
+            f"{res['real_noise_sigma']:.2f}) | colour shift R,G,B | channel corr | "
+            "spectrum dist | 2-sample acc | FID |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         lo = res["methods"]["bicubic"]["sr"]["psnr"]
         hi = res["methods"]["oracle"]["sr"]["psnr"]
         for method, r in res["methods"].items():
@@ -360,25 +425,32 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------- main
-def run_corruption(name: str, args: argparse.Namespace, b: Budget, work: Path,
-                   device: torch.device) -> dict[str, Any]:
+def run_corruption(
+    name: str, args: argparse.Namespace, b: Budget, work: Path, device: torch.device
+) -> dict[str, Any]:
     sets = prepare_data(args.data, work, name, CORRUPTIONS[name])
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     gen_paths = run_jobs(train_dsgan, dsgan_jobs(sets, work, name, b, args, threads), args.jobs)
     methods = ["bicubic", "oracle", *gen_paths]
     train_lr = {m: lr_of_train(m, gen_paths, sets, work, name, device) for m in methods}
     val_lr = {m: lr_of_val(m, gen_paths, sets, work, name, device) for m in methods}
-    sr_paths = run_jobs(train_sr, {
-        m: sr_job(train_lr[m], sets["train_hr"], work / name / f"sr-{m}", b, args, threads)
-        for m in methods
-    }, args.jobs)
+    sr_paths = run_jobs(
+        train_sr,
+        {
+            m: sr_job(train_lr[m], sets["train_hr"], work / name / f"sr-{m}", b, args, threads)
+            for m in methods
+        },
+        args.jobs,
+    )
     real = load_folder(sets["test_lr"])
     bicubic = load_folder(sets["val_bicubic_lr"])
     res: dict[str, Any] = {"methods": {}}
     for m in methods:
         rz = realism(load_folder(val_lr[m]), real, bicubic, args.seed, str(device))
-        res["methods"][m] = {"realism": rz,
-                             "sr": sr_scores(sr_paths[m], sets["test_lr"], sets["val_hr"], device)}
+        res["methods"][m] = {
+            "realism": rz,
+            "sr": sr_scores(sr_paths[m], sets["test_lr"], sets["val_hr"], device),
+        }
         res["real_noise_sigma"] = rz["noise_sigma_real"]
         print(f"[{name}] {m}: {json.dumps(res['methods'][m])}", flush=True)
     pic = args.results / f"quality-{args.tag}-{name}-lr.png"
@@ -389,17 +461,29 @@ def run_corruption(name: str, args: argparse.Namespace, b: Budget, work: Path,
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "photos",
-                   help="folder with train/ and val/ clean photos")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT.parent / "shared" / "photos",
+        help="folder with train/ and val/ clean photos",
+    )
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "quality")
     p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
-    p.add_argument("--tag", default=None, help="name of the result files (default: cpu/gpu[-quick])")
+    p.add_argument(
+        "--tag", default=None, help="name of the result files (default: cpu/gpu[-quick])"
+    )
     p.add_argument("--quick", action="store_true", help="small budget (< 15 min on 2 CPU cores)")
-    p.add_argument("--scale-budget", type=float, default=1.0,
-                   help="multiply training iterations (e.g. 8 on a GPU)")
+    p.add_argument(
+        "--scale-budget",
+        type=float,
+        default=1.0,
+        help="multiply training iterations (e.g. 8 on a GPU)",
+    )
     p.add_argument("--corruptions", nargs="+", default=list(CORRUPTIONS), choices=list(CORRUPTIONS))
     p.add_argument("--modes", nargs="+", default=["same", "unpaired"], choices=["same", "unpaired"])
-    p.add_argument("--variants", nargs="+", default=["faithful", "improved"], choices=list(VARIANTS))
+    p.add_argument(
+        "--variants", nargs="+", default=["faithful", "improved"], choices=list(VARIANTS)
+    )
     p.add_argument("--dsgan-iterations", type=int)
     p.add_argument("--dsgan-batch", type=int)
     p.add_argument("--dsgan-crop", type=int)
@@ -413,7 +497,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not (args.data / "train").is_dir() or not (args.data / "val").is_dir():
         p.error(f"--data {args.data}: needs train/ and val/ folders of clean photos")
     dev = resolve_device(args.device)
-    args.tag = args.tag or f"{'gpu' if dev.type == 'cuda' else 'cpu'}{'-quick' if args.quick else ''}"
+    args.tag = (
+        args.tag or f"{'gpu' if dev.type == 'cuda' else 'cpu'}{'-quick' if args.quick else ''}"
+    )
     return args
 
 
@@ -425,9 +511,13 @@ def main(argv: list[str] | None = None) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     work = args.work / args.tag
     result: dict[str, Any] = {
-        "tag": args.tag, "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
-        "commit": git_commit(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(), "budget": b.__dict__, "corruptions": {},
+        "tag": args.tag,
+        "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
+        "commit": git_commit(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "budget": b.__dict__,
+        "corruptions": {},
     }
     for name in args.corruptions:
         result["corruptions"][name] = run_corruption(name, args, b, work, device)

@@ -105,7 +105,7 @@ def _pydantic_fallback() -> None:
     mod.ValidationError = ValidationError
     mod.ConfigDict = dict
     mod.Field = lambda default=None, **kw: default
-    mod.model_validator = lambda **kw: (lambda f: f)
+    mod.model_validator = lambda **kw: lambda f: f
     sys.modules["pydantic"] = mod
 
 
@@ -160,8 +160,9 @@ def write_images(folder: Path, n: int, size: int, seed: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         coarse = rng.uniform(0, 255, size=(8, 8, 3)).astype(np.float32)
-        img = np.asarray(Image.fromarray(coarse.astype(np.uint8)).resize((size, size),
-                                                                         Image.BICUBIC))
+        img = np.asarray(
+            Image.fromarray(coarse.astype(np.uint8)).resize((size, size), Image.BICUBIC)
+        )
         img = img.astype(np.float32) + rng.normal(0, 6, size=img.shape)
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f"img_{i:03d}.png")
 
@@ -170,8 +171,9 @@ def write_images(folder: Path, n: int, size: int, seed: int) -> None:
 class ReferenceStep:
     """The authors' training step in plain fp32 eager NCHW PyTorch (see the module docstring)."""
 
-    def __init__(self, g: Generator, d: Discriminator, cfg: DSGANConfig,
-                 device: torch.device) -> None:
+    def __init__(
+        self, g: Generator, d: Discriminator, cfg: DSGANConfig, device: torch.device
+    ) -> None:
         lc = cfg.loss
         self.g, self.d = g.to(device), d.to(device)
         self.hp = HighPass(lc.filter, lc.kernel_size).to(device)
@@ -205,9 +207,16 @@ class ReferenceStep:
         self.opt_g.step()
         rgb = (fake.mean(3).mean(2) - xb.mean(3).mean(2)).abs().mean()
         mean = (fake.flatten(1).mean(1) - xb.flatten(1).mean(1)).abs().mean()
-        return {"loss/d": d_loss.item(), "loss/tex": tex.item(), "loss/col": col.item(),
-                "loss/g": g_loss.item(), "d/real": real_tex.mean().item(),
-                "d/fake": fake_tex.mean().item(), "rgb": rgb.item(), "mean": mean.item()}
+        return {
+            "loss/d": d_loss.item(),
+            "loss/tex": tex.item(),
+            "loss/col": col.item(),
+            "loss/g": g_loss.item(),
+            "d/real": real_tex.mean().item(),
+            "d/fake": fake_tex.mean().item(),
+            "rgb": rgb.item(),
+            "mean": mean.item(),
+        }
 
 
 # ----------------------------------------------------------------------------- conv replay
@@ -223,16 +232,19 @@ class ConvRecorder(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
         if func in self.OPS:
+
             def meta(a: Any) -> Any:
                 if isinstance(a, torch.Tensor):
                     return ("T", tuple(a.shape), a.stride(), a.dtype, a.device)
                 return a
+
             self.calls.append((func, [meta(a) for a in args], dict(kwargs)))
         return func(*args, **kwargs)
 
 
 def replay_convs(calls: list, device: torch.device, reps: int) -> tuple[float, float]:
     """(seconds, FLOPs) of the recorded convolutions run alone on random tensors."""
+
     def make(a: Any) -> Any:
         if isinstance(a, tuple) and a and a[0] == "T":
             _, shape, stride, dtype, dev = a
@@ -240,6 +252,7 @@ def replay_convs(calls: list, device: torch.device, reps: int) -> tuple[float, f
             base = torch.empty(size, dtype=dtype, device=dev).normal_()
             return base.as_strided(shape, stride)  # expanded (stride 0) layouts too
         return a
+
     prepared = [(f, [make(a) for a in args], kw) for f, args, kw in calls]
     with torch.no_grad():
         for f, args, kw in prepared:  # warm-up
@@ -260,12 +273,20 @@ def replay_convs(calls: list, device: torch.device, reps: int) -> tuple[float, f
 
 
 # ----------------------------------------------------------------------------- training
-def make_trainer(args: argparse.Namespace, hr: Path, out: Path, amp: str,
-                 compile_: bool) -> DSGANTrainer:
+def make_trainer(
+    args: argparse.Namespace, hr: Path, out: Path, amp: str, compile_: bool
+) -> DSGANTrainer:
     overrides = {
-        "data.hr": str(hr), "data.crop": args.crop, "batch_size": args.batch_size,
-        "loss.perceptual": args.perceptual, "device": str(args.device), "amp": amp,
-        "channels_last": True, "compile": compile_, "out": str(out), "seed": 0,
+        "data.hr": str(hr),
+        "data.crop": args.crop,
+        "batch_size": args.batch_size,
+        "loss.perceptual": args.perceptual,
+        "device": str(args.device),
+        "amp": amp,
+        "channels_last": True,
+        "compile": compile_,
+        "out": str(out),
+        "seed": 0,
         "iterations": 10**6,
     }
     if args.perceptual_weights:
@@ -328,23 +349,33 @@ def bench_training(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     conv_s, conv_flops = replay_convs(rec.calls, dev, reps=max(3, args.iterations // 2))
     n = args.batch_size
     return {
-        "amp": amp, "compile": args.compile, "compile_warmup_s": compile_s,
-        "batch_size": n, "crop_lr": args.crop, "crop_hr": args.crop * 4,
+        "amp": amp,
+        "compile": args.compile,
+        "compile_warmup_s": compile_s,
+        "batch_size": n,
+        "crop_lr": args.crop,
+        "crop_hr": args.crop * 4,
         "rounds": args.iterations,
-        "reference_s_per_it": med["reference"], "fast_s_per_it": med["fast"],
+        "reference_s_per_it": med["reference"],
+        "fast_s_per_it": med["fast"],
         "fast_fp32_s_per_it": med["fast_fp32"],
         "train_speedup_vs_reference": med["reference"] / med["fast"],
         "train_speedup_vs_reference_median_of_rounds": statistics.median(ratios),
         "train_speedup_fp32_vs_reference": med["reference"] / med["fast_fp32"],
         "train_speedup_fp32_median_of_rounds": statistics.median(ratios32),
-        "iterations_per_s": 1 / med["fast"], "images_per_s": n / med["fast"],
+        "iterations_per_s": 1 / med["fast"],
+        "images_per_s": n / med["fast"],
         "reference_iterations_per_s": 1 / med["reference"],
-        "peak_memory_mb": mem, "peak_memory_kind": (
-            "cuda max_memory_allocated per path" if dev.type == "cuda"
+        "peak_memory_mb": mem,
+        "peak_memory_kind": (
+            "cuda max_memory_allocated per path"
+            if dev.type == "cuda"
             else "CPU ru_maxrss growth during each path's warm-up (after setup; paths run in "
-                 "order fast, fast_fp32, reference: later paths reuse memory freed before)"),
+            "order fast, fast_fp32, reference: later paths reuse memory freed before)"
+        ),
         "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "step_flops": step_flops, "conv_flops": conv_flops,
+        "step_flops": step_flops,
+        "conv_flops": conv_flops,
         "achieved_conv_flops_per_s": conv_flops / med["fast"],
         "convs_alone_flops_per_s": conv_flops / conv_s,
         "conv_fraction_of_step": conv_s / med["fast"],
@@ -365,8 +396,9 @@ def bench_degrade(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     lrs = []
     for f in list_images(src):
         hr = crop_to_multiple(load_image(f), 4)
-        lrs.append(imresize(hr.to(dev).unsqueeze(0), 0.25).contiguous(
-            memory_format=torch.channels_last))
+        lrs.append(
+            imresize(hr.to(dev).unsqueeze(0), 0.25).contiguous(memory_format=torch.channels_last)
+        )
     mpix = sum(lr.shape[-1] * lr.shape[-2] * 16 for lr in lrs) / 1e6
     from dsgan.inference.degrade import prepare_generator
 
@@ -392,9 +424,12 @@ def bench_degrade(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         shutil.rmtree(out)
     t_fwd, t_end = statistics.median(fwd), statistics.median(end)
     return {
-        "degrade_images": len(lrs), "degrade_size_hr": args.degrade_size, "layout": "sdsr",
+        "degrade_images": len(lrs),
+        "degrade_size_hr": args.degrade_size,
+        "layout": "sdsr",
         "degrade_workers": args.workers,
-        "degrade_mpix_per_s": mpix / t_end, "forward_mpix_per_s": mpix / t_fwd,
+        "degrade_mpix_per_s": mpix / t_end,
+        "forward_mpix_per_s": mpix / t_fwd,
         "degrade_fraction_of_forward": t_fwd / t_end,
         "note": "megapixels of HR input; forward = G on the bicubic LR images alone",
     }
@@ -410,9 +445,15 @@ def machine(dev: torch.device) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    info = {"platform": platform.platform(), "python": platform.python_version(),
-            "cpu": name, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "device": str(dev)}
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": name,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "device": str(dev),
+    }
     if dev.type == "cuda":
         info["device_name"] = torch.cuda.get_device_name(dev)
     else:
@@ -422,10 +463,19 @@ def machine(dev: torch.device) -> dict[str, Any]:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, cwd=Path(__file__).parent).stdout
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+        ).stdout
         return out + ("+dirty" if dirty.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -434,25 +484,25 @@ def git_commit() -> str:
 def write_markdown(summary: dict[str, Any], path: Path) -> None:
     t, dg, m = summary["train"], summary["degrade"], summary["machine"]
     mem = ", ".join(f"{k} {v:.0f} MB" for k, v in t["peak_memory_mb"].items())
-    block = f"""## {m['device_name']} ({summary['device']})
+    block = f"""## {m["device_name"]} ({summary["device"]})
 
-- command: `{summary['command']}`
-- commit {summary['commit']}, {summary['date']}; {m['platform']}, {m['cpu_count']} CPUs,
-  torch {m['torch']} ({m['torch_threads']} threads)
-- training (batch {t['batch_size']}, LR crop {t['crop_lr']}, amp {t['amp']}, compile {t['compile']},
-  {t['rounds']} interleaved rounds): reference {t['reference_s_per_it']:.3f} s/it, fast
-  {t['fast_s_per_it']:.3f} s/it ({t['iterations_per_s']:.2f} it/s, {t['images_per_s']:.1f} img/s),
-  fast fp32 {t['fast_fp32_s_per_it']:.3f} s/it
-- **train_speedup_vs_reference {t['train_speedup_vs_reference']:.2f}** (median of per-round ratios
-  {t['train_speedup_vs_reference_median_of_rounds']:.2f}); fp32 only:
-  {t['train_speedup_fp32_vs_reference']:.2f}
-- conv FLOP/s: achieved {t['achieved_conv_flops_per_s'] / 1e9:.1f} GFLOP/s, the same convolutions
-  alone {t['convs_alone_flops_per_s'] / 1e9:.1f} GFLOP/s (convs are
-  {100 * t['conv_fraction_of_step']:.0f}% of the step time)
-- peak memory ({t['peak_memory_kind']}): {mem}; process peak RSS {t['process_peak_rss_mb']:.0f} MB
-- degrade ({dg['degrade_images']} images {dg['degrade_size_hr']}px, sdsr, PNG):
-  {dg['degrade_mpix_per_s']:.2f} MP/s vs forward alone {dg['forward_mpix_per_s']:.2f} MP/s:
-  **degrade_fraction_of_forward {dg['degrade_fraction_of_forward']:.2f}**
+- command: `{summary["command"]}`
+- commit {summary["commit"]}, {summary["date"]}; {m["platform"]}, {m["cpu_count"]} CPUs,
+  torch {m["torch"]} ({m["torch_threads"]} threads)
+- training (batch {t["batch_size"]}, LR crop {t["crop_lr"]}, amp {t["amp"]}, compile {t["compile"]},
+  {t["rounds"]} interleaved rounds): reference {t["reference_s_per_it"]:.3f} s/it, fast
+  {t["fast_s_per_it"]:.3f} s/it ({t["iterations_per_s"]:.2f} it/s, {t["images_per_s"]:.1f} img/s),
+  fast fp32 {t["fast_fp32_s_per_it"]:.3f} s/it
+- **train_speedup_vs_reference {t["train_speedup_vs_reference"]:.2f}** (median of per-round ratios
+  {t["train_speedup_vs_reference_median_of_rounds"]:.2f}); fp32 only:
+  {t["train_speedup_fp32_vs_reference"]:.2f}
+- conv FLOP/s: achieved {t["achieved_conv_flops_per_s"] / 1e9:.1f} GFLOP/s, the same convolutions
+  alone {t["convs_alone_flops_per_s"] / 1e9:.1f} GFLOP/s (convs are
+  {100 * t["conv_fraction_of_step"]:.0f}% of the step time)
+- peak memory ({t["peak_memory_kind"]}): {mem}; process peak RSS {t["process_peak_rss_mb"]:.0f} MB
+- degrade ({dg["degrade_images"]} images {dg["degrade_size_hr"]}px, sdsr, PNG):
+  {dg["degrade_mpix_per_s"]:.2f} MP/s vs forward alone {dg["forward_mpix_per_s"]:.2f} MP/s:
+  **degrade_fraction_of_forward {dg["degrade_fraction_of_forward"]:.2f}**
 
 """
     header = "# Speed benchmark results\n\nWritten by `benchmarks/speed.py` (one section per device).\n\n"
@@ -502,9 +552,13 @@ def main() -> int:
     summary = {
         "train_speedup_vs_reference": round(train["train_speedup_vs_reference"], 3),
         "degrade_fraction_of_forward": round(degrade.get("degrade_fraction_of_forward", 0.0), 3),
-        "device": str(args.device), "command": command, "commit": git_commit(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(args.device),
-        "train": train, "degrade": degrade,
+        "device": str(args.device),
+        "command": command,
+        "commit": git_commit(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(args.device),
+        "train": train,
+        "degrade": degrade,
     }
     print(json.dumps(summary))
     args.results.mkdir(parents=True, exist_ok=True)

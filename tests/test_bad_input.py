@@ -42,18 +42,31 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def files_under(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) \
-        if folder.exists() else []
+    return (
+        sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        if folder.exists()
+        else []
+    )
 
 
 def _png_header(width: int, height: int) -> bytes:
     """A PNG that declares ``width`` x ``height`` RGB pixels but holds almost nothing."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 8))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 8))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _good_bytes(fmt: str, size: int = 32) -> bytes:
@@ -89,24 +102,80 @@ BAD: dict[str, tuple[str, Callable[[Path, pytest.MonkeyPatch], object]]] = {
     "unreadable": ("a.png", _unreadable),
 }
 REASON = {
-    "zero-byte": "empty", "truncated-png": "a.png", "truncated-jpeg": "a.jpg",
-    "not-an-image": "not a readable image", "random-bytes": "a.webp",
-    "bomb": "decompression bomb", "bomb-warning-size": "decompression bomb",
-    "too-small": "small", "unreadable": "permission denied",
+    "zero-byte": "empty",
+    "truncated-png": "a.png",
+    "truncated-jpeg": "a.jpg",
+    "not-an-image": "not a readable image",
+    "random-bytes": "a.webp",
+    "bomb": "decompression bomb",
+    "bomb-warning-size": "decompression bomb",
+    "too-small": "small",
+    "unreadable": "permission denied",
 }
 
 
 def command(name: str, src: Path, dst: Path, policy: str) -> list[str]:
     if name == "train":
-        return ["train", "--hr", str(src), "--out", str(dst), "--crop", "8", "--scale", "2",
-                "--batch-size", "2", "--perceptual", "none", "--iterations", "1", "--device",
-                "cpu", "--amp", "off", "--set", "model.n_res_blocks=1", "--set",
-                "model.channels=8", "--set", "model.d_channels=8", "--on-error", policy]
+        return [
+            "train",
+            "--hr",
+            str(src),
+            "--out",
+            str(dst),
+            "--crop",
+            "8",
+            "--scale",
+            "2",
+            "--batch-size",
+            "2",
+            "--perceptual",
+            "none",
+            "--iterations",
+            "1",
+            "--device",
+            "cpu",
+            "--amp",
+            "off",
+            "--set",
+            "model.n_res_blocks=1",
+            "--set",
+            "model.channels=8",
+            "--set",
+            "model.d_channels=8",
+            "--on-error",
+            policy,
+        ]
     if name == "degrade":
-        return ["degrade", "--checkpoint", "bicubic", "--scale", "2", "--input", str(src),
-                "--output", str(dst), "--layout", "sdsr", "--workers", "0", "--on-error", policy]
-    return ["corrupt", "--input", str(src), "--output", str(dst), "--noise", "5",
-            "--downscale", "2", "--on-error", policy]
+        return [
+            "degrade",
+            "--checkpoint",
+            "bicubic",
+            "--scale",
+            "2",
+            "--input",
+            str(src),
+            "--output",
+            str(dst),
+            "--layout",
+            "sdsr",
+            "--workers",
+            "0",
+            "--on-error",
+            policy,
+        ]
+    return [
+        "corrupt",
+        "--input",
+        str(src),
+        "--output",
+        str(dst),
+        "--noise",
+        "5",
+        "--downscale",
+        "2",
+        "--on-error",
+        policy,
+    ]
 
 
 def run_cli(argv: list[str], capsys, caplog) -> tuple[int, str, str]:
@@ -156,8 +225,7 @@ def test_bad_file_skip_and_stop(tmp_path, make_images, monkeypatch, capsys, capl
 @pytest.mark.parametrize("cmd", COMMANDS)
 def test_empty_folder(tmp_path, capsys, caplog, cmd):
     (tmp_path / "in").mkdir()
-    code, _, err = run_cli(command(cmd, tmp_path / "in", tmp_path / "out", "skip"), capsys,
-                           caplog)
+    code, _, err = run_cli(command(cmd, tmp_path / "in", tmp_path / "out", "skip"), capsys, caplog)
     assert code == 2
     assert f"{tmp_path / 'in'}: no images found" in err
 
@@ -222,9 +290,11 @@ def test_grey_rgba_cmyk_16bit_palette_images_work(tmp_path, capsys, caplog, cmd)
     assert snapshot(src) == before
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="running as root: chmod 000 does not stop root from reading "
-                           "(covered by the simulated 'unreadable' case)")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="running as root: chmod 000 does not stop root from reading "
+    "(covered by the simulated 'unreadable' case)",
+)
 def test_unreadable_file_chmod(tmp_path, make_images, capsys, caplog):
     src = tmp_path / "in"
     make_images(src, 2, 24)
@@ -303,7 +373,9 @@ def test_no_traceback_in_a_real_process(tmp_path, make_images):
     (src / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
     proc = subprocess.run(
         [sys.executable, "-m", "dsgan", *command("corrupt", src, tmp_path / "out", "stop")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert proc.returncode == 2

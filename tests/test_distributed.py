@@ -21,9 +21,28 @@ from dsgan.training.distributed import CPUSyncBatchNorm2d, DistInfo, env_rank
 
 ITERATIONS = 3
 ARGS = [
-    "--crop", "8", "--scale", "2", "--perceptual", "none", "--iterations", str(ITERATIONS),
-    "--device", "cpu", "--amp", "off", "--seed", "5", "--set", "checkpoint_every=2",
-    "--set", "model.n_res_blocks=1", "--set", "model.channels=8", "--set", "model.d_channels=8",
+    "--crop",
+    "8",
+    "--scale",
+    "2",
+    "--perceptual",
+    "none",
+    "--iterations",
+    str(ITERATIONS),
+    "--device",
+    "cpu",
+    "--amp",
+    "off",
+    "--seed",
+    "5",
+    "--set",
+    "checkpoint_every=2",
+    "--set",
+    "model.n_res_blocks=1",
+    "--set",
+    "model.channels=8",
+    "--set",
+    "model.d_channels=8",
 ]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
@@ -35,8 +54,19 @@ def _free_port() -> int:
 
 
 def _train(cmd_prefix: list[str], hr: Path, out: Path, batch: int) -> subprocess.CompletedProcess:
-    cmd = [*cmd_prefix, "-m", "dsgan", "train", "--hr", str(hr), "--out", str(out), *ARGS,
-           "--batch-size", str(batch)]
+    cmd = [
+        *cmd_prefix,
+        "-m",
+        "dsgan",
+        "train",
+        "--hr",
+        str(hr),
+        "--out",
+        str(out),
+        *ARGS,
+        "--batch-size",
+        str(batch),
+    ]
     return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
 
 
@@ -62,8 +92,15 @@ def test_torchrun_two_ranks_match_one_process(tmp_path, make_images):
     make_images(tmp_path / "hr", 4, 24)
     single = _train([sys.executable], tmp_path / "hr", tmp_path / "single", batch=2)
     assert single.returncode == 0, single.stderr
-    run = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", str(_free_port())]
+    run = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(_free_port()),
+    ]
     multi = _train(run, tmp_path / "hr", tmp_path / "multi", batch=1)  # 2 ranks x 1 = 2
     assert multi.returncode == 0, multi.stderr
     assert multi.stdout.count("generator written to") == 1  # rank 0 alone reports and writes
@@ -87,16 +124,35 @@ def _rank_worker(rank: int, world: int, port: int, hr: str, out: str) -> None:
     from dsgan.training.dsgan_trainer import DSGANTrainer
 
     torch.set_num_threads(1)
-    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-                       "RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank)})
+    os.environ.update(
+        {
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+            "RANK": str(rank),
+            "WORLD_SIZE": str(world),
+            "LOCAL_RANK": str(rank),
+        }
+    )
     dist.init_process_group("gloo")
     try:
-        cfg = load_config(DSGANConfig, overrides={
-            "data.hr": hr, "data.crop": 8, "data.scale": 2, "batch_size": 1,
-            "loss.perceptual": "none", "iterations": 2, "device": "cpu", "amp": "off",
-            "out": out, "model.n_res_blocks": 1, "model.channels": 8, "model.d_channels": 8,
-            "seed": 11,
-        })
+        cfg = load_config(
+            DSGANConfig,
+            overrides={
+                "data.hr": hr,
+                "data.crop": 8,
+                "data.scale": 2,
+                "batch_size": 1,
+                "loss.perceptual": "none",
+                "iterations": 2,
+                "device": "cpu",
+                "amp": "off",
+                "out": out,
+                "model.n_res_blocks": 1,
+                "model.channels": 8,
+                "model.d_channels": 8,
+                "seed": 11,
+            },
+        )
         trainer = DSGANTrainer(cfg, rank=rank, world_size=world)
         assert isinstance(trainer.d_run, torch.nn.parallel.DistributedDataParallel)
         assert any(isinstance(m, CPUSyncBatchNorm2d) for m in trainer.d.modules())

@@ -26,12 +26,25 @@ def _one_thread():
 
 
 def _cfg(tmp_path: Path, iterations: int = 12) -> DSGANConfig:
-    return load_config(DSGANConfig, overrides={
-        "data.hr": str(tmp_path / "hr"), "data.crop": 8, "data.scale": 2, "batch_size": 2,
-        "loss.perceptual": "none", "iterations": iterations, "out": str(tmp_path / "run"),
-        "device": "cpu", "amp": "off", "checkpoint_every": 4, "image_every": 1000,
-        "model.n_res_blocks": 1, "model.channels": 8, "model.d_channels": 8,
-    })
+    return load_config(
+        DSGANConfig,
+        overrides={
+            "data.hr": str(tmp_path / "hr"),
+            "data.crop": 8,
+            "data.scale": 2,
+            "batch_size": 2,
+            "loss.perceptual": "none",
+            "iterations": iterations,
+            "out": str(tmp_path / "run"),
+            "device": "cpu",
+            "amp": "off",
+            "checkpoint_every": 4,
+            "image_every": 1000,
+            "model.n_res_blocks": 1,
+            "model.channels": 8,
+            "model.d_channels": 8,
+        },
+    )
 
 
 class _NaNColor(torch.nn.Module):

@@ -22,11 +22,20 @@ from dsgan.config.dsgan import DSGANConfig
 from dsgan.errors import ImageError, UserError
 from dsgan.io.images import load_image, save_image
 
-FAST = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
-HEADERS = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"RIFF\x00\x00\x00\x00WEBPVP8 ",
-           b"II*\x00", b"MM\x00*", b"BM", b"GIF89a"]
+HEADERS = [
+    b"",
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff\xe0",
+    b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+    b"II*\x00",
+    b"MM\x00*",
+    b"BM",
+    b"GIF89a",
+]
 EXTS = [".png", ".jpg", ".webp", ".tif", ".bmp"]
 
 
@@ -55,8 +64,11 @@ def test_random_bytes_only_raise_image_error(header, body, ext):
 
 
 @FAST
-@given(fmt=st.sampled_from(sorted(VALID)), cut=st.floats(0, 1), flips=st.lists(
-    st.integers(0, 10_000), max_size=4))
+@given(
+    fmt=st.sampled_from(sorted(VALID)),
+    cut=st.floats(0, 1),
+    flips=st.lists(st.integers(0, 10_000), max_size=4),
+)
 def test_damaged_valid_files_only_raise_image_error(fmt, cut, flips):
     """Truncated and bit-flipped versions of real files: decoded or refused, nothing else."""
     data = bytearray(VALID[fmt][: max(1, int(len(VALID[fmt]) * cut))])
@@ -85,19 +97,49 @@ def test_lossless_round_trip(shape, seed, ext):
         save_image(torch.from_numpy(arr).permute(2, 0, 1).float() / 255, path)
         back = load_image(path)
         assert [p.name for p in Path(d).iterdir()] == [path.name]  # no temporary file left
-    assert torch.equal((back * 255).round().to(torch.uint8).permute(1, 2, 0),
-                       torch.from_numpy(arr))
+    assert torch.equal((back * 255).round().to(torch.uint8).permute(1, 2, 0), torch.from_numpy(arr))
 
 
 # ---------------------------------------------------------------- config
-KEYS = ["data.scale", "data.crop", "data.hr", "data.flips", "model.n_res_blocks", "model.output",
-        "model.channels", "loss.kernel_size", "loss.gan", "loss.w_col", "optim.lr",
-        "optim.beta1", "iterations", "batch_size", "seed", "amp", "data", "model", "nope",
-        "data.nope", "model.output.x", "", ".", "data..scale", "iterations.x"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12))
-values = st.recursive(scalars, lambda c: st.lists(c, max_size=3)
-                      | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=6)
+KEYS = [
+    "data.scale",
+    "data.crop",
+    "data.hr",
+    "data.flips",
+    "model.n_res_blocks",
+    "model.output",
+    "model.channels",
+    "loss.kernel_size",
+    "loss.gan",
+    "loss.w_col",
+    "optim.lr",
+    "optim.beta1",
+    "iterations",
+    "batch_size",
+    "seed",
+    "amp",
+    "data",
+    "model",
+    "nope",
+    "data.nope",
+    "model.output.x",
+    "",
+    ".",
+    "data..scale",
+    "iterations.x",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
+values = st.recursive(
+    scalars,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3),
+    max_leaves=6,
+)
 
 
 def _is_valid_or_user_error(make) -> None:
@@ -113,15 +155,23 @@ def _is_valid_or_user_error(make) -> None:
 @given(items=st.lists(st.tuples(st.sampled_from(KEYS), st.text(max_size=20)), max_size=5))
 def test_set_overrides(items):
     def make():
-        return load_config(DSGANConfig, overrides=dict(parse_set_option(f"{k}={v}")
-                                                        for k, v in items))
+        return load_config(
+            DSGANConfig, overrides=dict(parse_set_option(f"{k}={v}") for k, v in items)
+        )
+
     _is_valid_or_user_error(make)
 
 
 @FAST
-@given(tree=st.dictionaries(st.sampled_from(["data", "model", "loss", "optim", "iterations",
-                                             "seed", "x"]), values, max_size=4),
-       text=st.text(max_size=60), use_text=st.booleans())
+@given(
+    tree=st.dictionaries(
+        st.sampled_from(["data", "model", "loss", "optim", "iterations", "seed", "x"]),
+        values,
+        max_size=4,
+    ),
+    text=st.text(max_size=60),
+    use_text=st.booleans(),
+)
 def test_config_files(tree, text, use_text):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "c.yaml"
@@ -142,23 +192,78 @@ def places(tmp_path_factory) -> dict[str, str]:
     return {k: str(root / k) for k in ("empty", "broken", "file.png", "cfg.yaml", "missing")}
 
 
-FLAGS = ["--hr", "--lr", "--input", "--output", "--out", "--checkpoint", "--scale", "--crop",
-         "--iterations", "--batch-size", "--set", "--config", "--on-error", "--noise", "--jpeg",
-         "--blur", "--downscale", "--layout", "--tile", "--seed", "--device", "--resume",
-         "--dry-run", "--overwrite", "--perceptual", "--gan", "--amp", "-v", "--bogus", "-h"]
-VALUES = ["0", "1", "-1", "2", "3", "1e9", "nan", "x", "", "skip", "stop", "cpu", "cuda:7",
-          "bicubic", "lr", "tdsr", "none", "vgg", "ragan", "off", "data.scale=3", "a=b=c",
-          "=", "model.output=[1]", "iterations=0"]
+FLAGS = [
+    "--hr",
+    "--lr",
+    "--input",
+    "--output",
+    "--out",
+    "--checkpoint",
+    "--scale",
+    "--crop",
+    "--iterations",
+    "--batch-size",
+    "--set",
+    "--config",
+    "--on-error",
+    "--noise",
+    "--jpeg",
+    "--blur",
+    "--downscale",
+    "--layout",
+    "--tile",
+    "--seed",
+    "--device",
+    "--resume",
+    "--dry-run",
+    "--overwrite",
+    "--perceptual",
+    "--gan",
+    "--amp",
+    "-v",
+    "--bogus",
+    "-h",
+]
+VALUES = [
+    "0",
+    "1",
+    "-1",
+    "2",
+    "3",
+    "1e9",
+    "nan",
+    "x",
+    "",
+    "skip",
+    "stop",
+    "cpu",
+    "cuda:7",
+    "bicubic",
+    "lr",
+    "tdsr",
+    "none",
+    "vgg",
+    "ragan",
+    "off",
+    "data.scale=3",
+    "a=b=c",
+    "=",
+    "model.output=[1]",
+    "iterations=0",
+]
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_cli_never_crashes(places, data):
-    command = data.draw(st.sampled_from(["train", "degrade", "corrupt", "nope", "--version",
-                                         "--help", ""]))
-    tokens = st.one_of(st.sampled_from(FLAGS), st.sampled_from(VALUES),
-                       st.sampled_from(sorted(places.values())))
+    command = data.draw(
+        st.sampled_from(["train", "degrade", "corrupt", "nope", "--version", "--help", ""])
+    )
+    tokens = st.one_of(
+        st.sampled_from(FLAGS), st.sampled_from(VALUES), st.sampled_from(sorted(places.values()))
+    )
     argv = [command, *data.draw(st.lists(tokens, max_size=8))] if command else []
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):

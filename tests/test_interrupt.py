@@ -20,22 +20,56 @@ from dsgan.training import checkpoint as ckpt
 
 ITERATIONS = 32
 ARGS = [
-    "--crop", "8", "--scale", "2", "--batch-size", "2", "--perceptual", "none",
-    "--iterations", str(ITERATIONS), "--device", "cpu", "--amp", "off", "--seed", "3",
-    "--set", "checkpoint_every=2", "--set", "image_every=5", "--set", "log_every=3",
-    "--set", "model.n_res_blocks=1", "--set", "model.channels=8", "--set", "model.d_channels=8",
+    "--crop",
+    "8",
+    "--scale",
+    "2",
+    "--batch-size",
+    "2",
+    "--perceptual",
+    "none",
+    "--iterations",
+    str(ITERATIONS),
+    "--device",
+    "cpu",
+    "--amp",
+    "off",
+    "--seed",
+    "3",
+    "--set",
+    "checkpoint_every=2",
+    "--set",
+    "image_every=5",
+    "--set",
+    "log_every=3",
+    "--set",
+    "model.n_res_blocks=1",
+    "--set",
+    "model.channels=8",
+    "--set",
+    "model.d_channels=8",
     # a noise input: G draws from the global RNG every step, so the RNG state must be restored
-    "--set", "model.noise_channels=1",
+    "--set",
+    "model.noise_channels=1",
 ]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
 def _start(hr: Path, out: Path) -> subprocess.Popen:
     resume = ["--resume"] if (out / "checkpoints" / ckpt.LATEST).is_file() else []
-    cmd = [sys.executable, "-m", "dsgan", "train", "--hr", str(hr), "--out", str(out), *ARGS,
-           *resume]
-    return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dsgan",
+        "train",
+        "--hr",
+        str(hr),
+        "--out",
+        str(out),
+        *ARGS,
+        *resume,
+    ]
+    return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_training(proc: subprocess.Popen, out: Path, since: float, timeout: float = 60) -> bool:
@@ -73,8 +107,9 @@ def _check_checkpoints(out: Path) -> None:
     for weights in files:
         groups, meta = ckpt.read_weights(weights)
         assert meta["kind"] == "dsgan" and set(groups) == {"g", "d"}
-        state = ckpt.read_state(weights.with_name(weights.name.replace(".safetensors",
-                                                                       ".state.pt")))
+        state = ckpt.read_state(
+            weights.with_name(weights.name.replace(".safetensors", ".state.pt"))
+        )
         assert int(state["step"]) == int(meta["step"])
 
 

@@ -33,10 +33,30 @@ class _Evil:
         return (open, (str(self.marker), "w"))
 
 
-TRAIN = ["--crop", "8", "--scale", "2", "--batch-size", "2", "--perceptual", "none",
-         "--iterations", "2", "--device", "cpu", "--amp", "off",
-         "--set", "checkpoint_every=1", "--set", "model.n_res_blocks=1",
-         "--set", "model.channels=8", "--set", "model.d_channels=8"]
+TRAIN = [
+    "--crop",
+    "8",
+    "--scale",
+    "2",
+    "--batch-size",
+    "2",
+    "--perceptual",
+    "none",
+    "--iterations",
+    "2",
+    "--device",
+    "cpu",
+    "--amp",
+    "off",
+    "--set",
+    "checkpoint_every=1",
+    "--set",
+    "model.n_res_blocks=1",
+    "--set",
+    "model.channels=8",
+    "--set",
+    "model.d_channels=8",
+]
 
 
 @pytest.fixture
@@ -84,8 +104,21 @@ def test_degrade_refuses_a_pth_with_code(tmp_path, make_images, capsys):
     evil = tmp_path / "evil.pth"
     torch.save({"model_g_state_dict": _Evil(marker)}, evil)
     make_images(tmp_path / "in", 1, 16)
-    code = main(["degrade", "--checkpoint", str(evil), "--input", str(tmp_path / "in"),
-                 "--output", str(tmp_path / "out"), "--device", "cpu", "--workers", "0"])
+    code = main(
+        [
+            "degrade",
+            "--checkpoint",
+            str(evil),
+            "--input",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+            "--device",
+            "cpu",
+            "--workers",
+            "0",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "cannot load safely" in err and "evil.pth" in err
@@ -97,16 +130,29 @@ def test_degrade_refuses_garbage_safetensors(tmp_path, make_images, capsys):
     bad = tmp_path / "g.safetensors"
     bad.write_bytes(b"\xff" * 64)
     make_images(tmp_path / "in", 1, 16)
-    code = main(["degrade", "--checkpoint", str(bad), "--input", str(tmp_path / "in"),
-                 "--output", str(tmp_path / "out"), "--device", "cpu"])
+    code = main(
+        [
+            "degrade",
+            "--checkpoint",
+            str(bad),
+            "--input",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 2
     assert "not a readable safetensors checkpoint" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("override", "expected"),
-    [("model.n_res_blocks=2", "model.n_res_blocks: checkpoint 1, current 2"),
-     ("data.scale=3", "data.scale: checkpoint 2, current 3")],
+    [
+        ("model.n_res_blocks=2", "model.n_res_blocks: checkpoint 1, current 2"),
+        ("data.scale=3", "data.scale: checkpoint 2, current 3"),
+    ],
 )
 def test_resume_with_another_architecture_or_scale(run, capsys, override, expected):
     config_before = (run / "config.yaml").read_text()
@@ -119,8 +165,18 @@ def test_resume_with_another_architecture_or_scale(run, capsys, override, expect
 
 def test_new_run_over_an_existing_one_is_refused(run, tmp_path, capsys):
     config_before = (run / "config.yaml").read_text()
-    code = main(["train", "--hr", str(tmp_path / "hr"), "--out", str(run), *TRAIN,
-                 "--set", "model.n_res_blocks=3"])
+    code = main(
+        [
+            "train",
+            "--hr",
+            str(tmp_path / "hr"),
+            "--out",
+            str(run),
+            *TRAIN,
+            "--set",
+            "model.n_res_blocks=3",
+        ]
+    )
     assert code == 2
     assert "pass --resume" in capsys.readouterr().err
     assert (run / "config.yaml").read_text() == config_before
@@ -131,8 +187,19 @@ def test_degrade_with_an_sr_checkpoint(tmp_path, make_images, capsys):
     net = torch.nn.Conv2d(3, 3, 3)  # the weights don't matter: the kind is checked first
     ckpt.save_weights(sr, 5, {"g": net}, "sr", json.dumps({"data": {"scale": 2}}))
     make_images(tmp_path / "in", 1, 16)
-    code = main(["degrade", "--checkpoint", str(sr), "--input", str(tmp_path / "in"),
-                 "--output", str(tmp_path / "out"), "--device", "cpu"])
+    code = main(
+        [
+            "degrade",
+            "--checkpoint",
+            str(sr),
+            "--input",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+            "--device",
+            "cpu",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "'sr' checkpoint, not a DSGAN generator" in err

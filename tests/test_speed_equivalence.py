@@ -31,12 +31,25 @@ def _one_thread():
 
 def _trainer(tmp_path: Path, make_images, **extra) -> DSGANTrainer:
     make_images(tmp_path / "hr", 3, 40)
-    cfg = load_config(DSGANConfig, overrides={
-        "data.hr": str(tmp_path / "hr"), "data.crop": 8, "data.scale": 2, "batch_size": 3,
-        "loss.perceptual": "none", "iterations": 10, "device": "cpu", "amp": "off",
-        "channels_last": True, "out": str(tmp_path / "run"), "model.n_res_blocks": 2,
-        "model.channels": 16, "model.d_channels": 16, **extra,
-    })
+    cfg = load_config(
+        DSGANConfig,
+        overrides={
+            "data.hr": str(tmp_path / "hr"),
+            "data.crop": 8,
+            "data.scale": 2,
+            "batch_size": 3,
+            "loss.perceptual": "none",
+            "iterations": 10,
+            "device": "cpu",
+            "amp": "off",
+            "channels_last": True,
+            "out": str(tmp_path / "run"),
+            "model.n_res_blocks": 2,
+            "model.channels": 16,
+            "model.d_channels": 16,
+            **extra,
+        },
+    )
     return DSGANTrainer(cfg)
 
 
@@ -57,8 +70,9 @@ def test_fast_step_matches_the_reference_step(tmp_path, make_images):
             assert abs(a[key] - b[key]) < tol, (step, key, a[key], b[key])
         if step == 0:  # the gradients each network was updated with
             for net_ref, net_fast in ((ref.g, fast.g), (ref.d, fast.d)):
-                for (name, p), q in zip(net_ref.named_parameters(), net_fast.parameters(),
-                                        strict=True):
+                for (name, p), q in zip(
+                    net_ref.named_parameters(), net_fast.parameters(), strict=True
+                ):
                     assert torch.allclose(p.grad, q.grad, rtol=1e-3, atol=1e-6), name
 
 
@@ -67,8 +81,9 @@ def test_fast_step_returns_device_tensors_without_syncing(tmp_path, make_images)
     xb, real = fast._prepare(*next(iter(fast._loader())))
     out = fast.train_step(xb, real)
     assert out is not None
-    assert all(isinstance(v, torch.Tensor) and v.ndim == 0 and not v.requires_grad
-               for v in out.values())
+    assert all(
+        isinstance(v, torch.Tensor) and v.ndim == 0 and not v.requires_grad for v in out.values()
+    )
 
 
 def test_bf16_autocast_stays_close_to_fp32(tmp_path, make_images):
@@ -104,5 +119,10 @@ def test_degrade_oom_is_a_user_error(tmp_path, make_images, monkeypatch):
     make_images(tmp_path / "in", 1, 32)
     monkeypatch.setattr(degrade, "apply_generator", _raise_oom)
     with pytest.raises(UserError, match="--tile"):
-        degrade.degrade_folder(Generator(1, 8), tmp_path / "in", tmp_path / "out",
-                               degrade.DegradeOptions(workers=0), torch.device("cpu"))
+        degrade.degrade_folder(
+            Generator(1, 8),
+            tmp_path / "in",
+            tmp_path / "out",
+            degrade.DegradeOptions(workers=0),
+            torch.device("cpu"),
+        )

@@ -12,7 +12,11 @@ from dsgan.config.base import parse_set_option
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML config file (flags override it)")
     parser.add_argument(
-        "--set", dest="set_items", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="set_items",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override any config key, e.g. --set optim.lr=1e-4 (repeatable)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
@@ -33,6 +37,8 @@ def collect_overrides(args: argparse.Namespace, mapping: dict[str, str]) -> dict
 
 def add_on_error(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--on-error", choices=("skip", "stop"), default="skip",
+        "--on-error",
+        choices=("skip", "stop"),
+        default="skip",
         help="unusable input images: skip them with a warning (default) or stop with an error",
     )

@@ -27,8 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=float, default=0.0, help="Gaussian noise sigma (0..255 units)")
     p.add_argument("--jpeg", type=int, help="JPEG quality (1..100)")
     p.add_argument("--blur", type=float, default=0.0, help="Gaussian blur sigma in pixels")
-    p.add_argument("--downscale", type=int, default=1,
-                   help="bicubic downscale factor applied before corrupting (real-LR test sets)")
+    p.add_argument(
+        "--downscale",
+        type=int,
+        default=1,
+        help="bicubic downscale factor applied before corrupting (real-LR test sets)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
     add_on_error(p)
@@ -51,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             img = load_image(path)
             if min(img.shape[-2:]) < args.downscale:
-                raise ImageError(path, f"{img.shape[-1]}x{img.shape[-2]} is too small for "
-                                       f"--downscale {args.downscale}")
+                raise ImageError(
+                    path,
+                    f"{img.shape[-1]}x{img.shape[-2]} is too small for "
+                    f"--downscale {args.downscale}",
+                )
         except ImageError as exc:
             if args.on_error == "stop":
                 raise
@@ -66,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         out = apply_corruptions(img, args.noise, args.blur, args.jpeg, generator=g)
         save_image(out, target)
         written += 1
-    print(f"{written} written, {existing} already present, {failed} skipped (unusable) "
-          f"-> {args.output}")
+    print(
+        f"{written} written, {existing} already present, {failed} skipped (unusable) "
+        f"-> {args.output}"
+    )
     return 0 if failed == 0 else 1

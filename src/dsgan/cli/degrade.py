@@ -14,8 +14,11 @@ HELP = "degrade HR images with a trained DSGAN generator (LR images or SDSR/TDSR
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True,
-                   help="run dir, generator .safetensors, authors' .pth, or 'bicubic' (no model)")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="run dir, generator .safetensors, authors' .pth, or 'bicubic' (no model)",
+    )
     p.add_argument("--input", type=Path, required=True, help="folder of HR images")
     p.add_argument("--output", type=Path, required=True, help="output folder (created)")
     p.add_argument("--scale", type=int, help="default: the scale the model was trained for")
@@ -43,16 +46,32 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--scale must be >= 2, got {scale}")
     if trained_scale and args.scale and args.scale != trained_scale:
         print(f"warning: the model was trained for x{trained_scale}, degrading at x{scale}")
-    opts = DegradeOptions(scale=scale, layout=args.layout, tile=args.tile, cleanup=args.cleanup,
-                          seed=args.seed, overwrite=args.overwrite, workers=args.workers,
-                          on_error=args.on_error)
+    opts = DegradeOptions(
+        scale=scale,
+        layout=args.layout,
+        tile=args.tile,
+        cleanup=args.cleanup,
+        seed=args.seed,
+        overwrite=args.overwrite,
+        workers=args.workers,
+        on_error=args.on_error,
+    )
     from dsgan.training.distributed import env_rank, local_device
 
     dist_info = env_rank()  # under torchrun each rank degrades every WORLD_SIZE-th file
     device = local_device(resolve_device(args.device), dist_info)
-    counts = degrade_folder(g, args.input, args.output, opts, device,
-                            rank=dist_info.rank, world_size=dist_info.world_size)
+    counts = degrade_folder(
+        g,
+        args.input,
+        args.output,
+        opts,
+        device,
+        rank=dist_info.rank,
+        world_size=dist_info.world_size,
+    )
     part = f" (rank {dist_info.rank} of {dist_info.world_size})" if dist_info.enabled else ""
-    print(f"{counts['written']} written, {counts['existing']} already present, "
-          f"{counts['failed']} failed -> {args.output}{part}")
+    print(
+        f"{counts['written']} written, {counts['existing']} already present, "
+        f"{counts['failed']} failed -> {args.output}{part}"
+    )
     return 0 if counts["failed"] == 0 else 1

@@ -14,10 +14,20 @@ NAME = "train"
 HELP = "train a DSGAN degradation model (same-domain: --hr only; unpaired: --hr and --lr)"
 
 FLAGS = {
-    "hr": "data.hr", "lr": "data.lr", "scale": "data.scale", "crop": "data.crop",
-    "workers": "data.workers", "iterations": "iterations", "batch_size": "batch_size",
-    "perceptual": "loss.perceptual", "perceptual_weights": "loss.perceptual_weights",
-    "gan": "loss.gan", "device": "device", "out": "out", "seed": "seed", "amp": "amp",
+    "hr": "data.hr",
+    "lr": "data.lr",
+    "scale": "data.scale",
+    "crop": "data.crop",
+    "workers": "data.workers",
+    "iterations": "iterations",
+    "batch_size": "batch_size",
+    "perceptual": "loss.perceptual",
+    "perceptual_weights": "loss.perceptual_weights",
+    "gan": "loss.gan",
+    "device": "device",
+    "out": "out",
+    "seed": "seed",
+    "amp": "amp",
 }
 
 
@@ -30,16 +40,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iterations", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--perceptual", choices=("vgg", "lpips", "none"))
-    p.add_argument("--perceptual-weights", type=Path,
-                   help="local weight file for the perceptual network (VGG19 or AlexNet)")
+    p.add_argument(
+        "--perceptual-weights",
+        type=Path,
+        help="local weight file for the perceptual network (VGG19 or AlexNet)",
+    )
     p.add_argument("--gan", choices=("bce", "ragan", "wgan-gp"))
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument("--amp", choices=("off", "bf16", "fp16", "auto"))
     p.add_argument("--workers", type=int, help="data loader worker processes")
     p.add_argument("--out", type=Path, help="run directory (default runs/dsgan)")
     p.add_argument("--seed", type=int)
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its latest checkpoint")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
+    )
     add_on_error(p)
 
 
@@ -64,8 +78,13 @@ def run(args: argparse.Namespace) -> int:
     # under torchrun: one process per device, DDP over the process group (docs/SPEED.md)
     device = distributed.local_device(resolve_device(cfg.device))
     with distributed.process_group(device) as dist_info:
-        trainer = DSGANTrainer(cfg, resume=args.resume, on_error=args.on_error,
-                               rank=dist_info.rank, world_size=dist_info.world_size)
+        trainer = DSGANTrainer(
+            cfg,
+            resume=args.resume,
+            on_error=args.on_error,
+            rank=dist_info.rank,
+            world_size=dist_info.world_size,
+        )
         try:
             path = trainer.train()
         except KeyboardInterrupt:
@@ -81,10 +100,13 @@ def _check_out(cfg: DSGANConfig) -> None:
     """The run directory must not be (inside) an input folder: inputs are never written to."""
     out = Path(cfg.out).resolve()
     for name, folder in (("--hr", cfg.data.hr), ("--lr", cfg.data.lr)):
-        if folder is not None and (out == Path(folder).resolve()
-                                   or Path(folder).resolve() in out.parents):
-            raise UserError(f"--out {cfg.out} is inside the {name} folder {folder}; choose a run "
-                            "directory outside it (inputs are never modified)")
+        if folder is not None and (
+            out == Path(folder).resolve() or Path(folder).resolve() in out.parents
+        ):
+            raise UserError(
+                f"--out {cfg.out} is inside the {name} folder {folder}; choose a run "
+                "directory outside it (inputs are never modified)"
+            )
 
 
 def _stopped_message(step: int, out: Path) -> str:

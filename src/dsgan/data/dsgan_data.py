@@ -32,8 +32,9 @@ class DSGANDataset(torch.utils.data.Dataset):
         self.cfg = cfg
         self.hr = ImagePool(cfg.hr, (hr_min, hr_min), cfg.cache_images, on_error)
         self.lr = (
-            ImagePool(cfg.lr, (cfg.crop, cfg.crop) if cfg.crop else (1, 1), cfg.cache_images,
-                      on_error)
+            ImagePool(
+                cfg.lr, (cfg.crop, cfg.crop) if cfg.crop else (1, 1), cfg.cache_images, on_error
+            )
             if cfg.lr is not None
             else None
         )
@@ -75,7 +76,11 @@ class DSGANDataset(torch.utils.data.Dataset):
         hr = augment(hr, g, cfg.flips, cfg.rotations)
         if self.lr is None:
             size = cfg.crop or hr.shape[-1] // cfg.scale
-            real = random_crop(hr, size, g) if cfg.crop else hr[..., : hr.shape[-2] // cfg.scale, :size]
+            real = (
+                random_crop(hr, size, g)
+                if cfg.crop
+                else hr[..., : hr.shape[-2] // cfg.scale, :size]
+            )
         else:
             j = int(torch.randint(len(self.lr), (1,), generator=g))
             real = random_crop(self.lr.get(j), cfg.crop, g)

@@ -56,9 +56,14 @@ class ImagePool:
             if cache:
                 self._images.append(img.mul(255).round().to(torch.uint8))
         if self.skipped and self.files:
-            log.warning("%s: %d of %d images skipped (unusable; --on-error stop makes this an "
-                        "error), training on the other %d", self.folder, len(self.skipped),
-                        len(self.skipped) + len(self.files), len(self.files))
+            log.warning(
+                "%s: %d of %d images skipped (unusable; --on-error stop makes this an "
+                "error), training on the other %d",
+                self.folder,
+                len(self.skipped),
+                len(self.skipped) + len(self.files),
+                len(self.files),
+            )
         if not self.files:
             detail = f" ({len(self.skipped)} skipped: {self.skipped[0]})" if self.skipped else ""
             raise UserError(f"{self.folder}: no usable images{detail}")

@@ -23,8 +23,16 @@ class StepSampler(torch.utils.data.Sampler):
     With ``world_size > 1`` each rank takes its own slice of the global batch.
     """
 
-    def __init__(self, n_items: int, batch: int, seed: int, start: int, stop: int,
-                 rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self,
+        n_items: int,
+        batch: int,
+        seed: int,
+        start: int,
+        stop: int,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.n, self.batch, self.seed = n_items, batch, seed
         self.start, self.stop = start, stop
         self.rank, self.world = rank, world_size

@@ -35,8 +35,12 @@ from dsgan.ops.tiling import tiled_apply
 log = logging.getLogger(__name__)
 Layout = Literal["lr", "sdsr", "tdsr"]
 OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
-    e for e in (getattr(torch, "OutOfMemoryError", None),
-                getattr(torch.cuda, "OutOfMemoryError", None)) if e is not None
+    e
+    for e in (
+        getattr(torch, "OutOfMemoryError", None),
+        getattr(torch.cuda, "OutOfMemoryError", None),
+    )
+    if e is not None
 )
 
 
@@ -126,21 +130,28 @@ def degrade_folder(
     """Degrade every image of ``input_dir``; returns counts written/skipped/failed."""
     check_output_folder(input_dir, output_dir)
     files = list_images(input_dir)[rank::world_size]
-    todo = [f for f in files if opts.overwrite
-            or not all(p.exists() for p in targets(output_dir, opts.layout, f.stem).values())]
+    todo = [
+        f
+        for f in files
+        if opts.overwrite
+        or not all(p.exists() for p in targets(output_dir, opts.layout, f.stem).values())
+    ]
     counts = {"written": 0, "existing": len(files) - len(todo), "failed": 0}
     if g is not None:
         g = prepare_generator(g, device)
     resize_in_worker = device.type == "cpu"
     loader = torch.utils.data.DataLoader(
-        _Reader(todo, opts, resize_in_worker), batch_size=None,
-        num_workers=min(opts.workers, len(todo)), prefetch_factor=4 if opts.workers else None,
+        _Reader(todo, opts, resize_in_worker),
+        batch_size=None,
+        num_workers=min(opts.workers, len(todo)),
+        prefetch_factor=4 if opts.workers else None,
     )
     writers = max(2, opts.workers)
     pending: deque[Future] = deque()
     with ThreadPoolExecutor(max_workers=writers) as pool, torch.inference_mode():
-        for i, hr, lr in tqdm(loader, total=len(todo), desc="dsgan degrade", unit="img",
-                              disable=rank != 0):
+        for i, hr, lr in tqdm(
+            loader, total=len(todo), desc="dsgan degrade", unit="img", disable=rank != 0
+        ):
             path = todo[i]
             if isinstance(hr, str):
                 if opts.on_error == "stop":
@@ -159,8 +170,14 @@ def degrade_folder(
     return counts
 
 
-def _degrade_lr(g: Generator | None, hr: torch.Tensor, lr: torch.Tensor | None, path: Path,
-                opts: DegradeOptions, device: torch.device) -> torch.Tensor:
+def _degrade_lr(
+    g: Generator | None,
+    hr: torch.Tensor,
+    lr: torch.Tensor | None,
+    path: Path,
+    opts: DegradeOptions,
+    device: torch.device,
+) -> torch.Tensor:
     """(3, h, w) LR output on the CPU for HR ``hr`` (``lr``: its bicubic downscale, if done)."""
     if lr is None:
         lr = imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)

@@ -26,15 +26,21 @@ def _from_safetensors(path: Path) -> tuple[Generator, dict[str, Any]]:
     config = json.loads(meta.get("config", "{}"))
     m = config.get("model", {})
     g = Generator(
-        m.get("n_res_blocks", 8), m.get("channels", 64), m.get("output", "sigmoid"),
+        m.get("n_res_blocks", 8),
+        m.get("channels", 64),
+        m.get("output", "sigmoid"),
         m.get("noise_channels", 0),
     )
     try:
         g.load_state_dict(groups["g"])
     except RuntimeError as exc:
         raise UserError(f"{path}: weights do not fit the stored architecture ({exc})") from exc
-    info = {"scale": config.get("data", {}).get("scale"), "step": meta.get("step"),
-            "config": config, "source": str(path)}
+    info = {
+        "scale": config.get("data", {}).get("scale"),
+        "step": meta.get("step"),
+        "config": config,
+        "source": str(path),
+    }
     return g, info
 
 

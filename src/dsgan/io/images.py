@@ -42,9 +42,7 @@ def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
         p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
     )
     if not files:
-        raise UserError(
-            f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)})"
-        )
+        raise UserError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return files
 
 

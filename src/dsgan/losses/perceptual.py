@@ -27,8 +27,12 @@ class VGGFeatures(nn.Module):
     Shapes: (N, 3, H, W) in [0, 1] -> (N, 512, H/16, W/16) for conv5_4.
     """
 
-    def __init__(self, weights: str | Path | None = None, layer: str = "conv5_4",
-                 option: str = "--perceptual-weights") -> None:
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        layer: str = "conv5_4",
+        option: str = "--perceptual-weights",
+    ) -> None:
         super().__init__()
         path = resolve_weights("vgg19", weights, option)
         # Built on the meta device and filled by assignment: a random init of VGG19's 143M
@@ -59,8 +63,12 @@ class VGGFeatures(nn.Module):
 class VGGPerceptualLoss(nn.Module):
     """Distance between VGG19 features of x and y (``l1`` as ESRGAN, ``mse`` as the authors' DSGAN)."""
 
-    def __init__(self, weights: str | Path | None = None, layer: str = "conv5_4",
-                 criterion: Literal["l1", "mse"] = "l1") -> None:
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        layer: str = "conv5_4",
+        criterion: Literal["l1", "mse"] = "l1",
+    ) -> None:
         super().__init__()
         self.net = VGGFeatures(weights, layer)
         self.criterion = nn.L1Loss() if criterion == "l1" else nn.MSELoss()

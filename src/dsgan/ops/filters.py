@@ -62,7 +62,7 @@ class LowPass(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, C, H, W), any range -> (N, C, H', W') low-pass."""
-        n, c, h, w = x.shape
+        _, c, h, w = x.shape
         k = self.kernel.to(dtype=x.dtype)
         weight = k.expand(c, 1, -1, -1)
         if self.padding == "valid":

@@ -157,8 +157,13 @@ def convert_sync_batchnorm(module: torch.nn.Module, device: torch.device) -> tor
     group = dist.new_group(backend="gloo") if is_initialized() else None
     for name, child in module.named_children():
         if isinstance(child, torch.nn.BatchNorm2d) and not isinstance(child, CPUSyncBatchNorm2d):
-            new = CPUSyncBatchNorm2d(child.num_features, child.eps, child.momentum,
-                                     child.affine, child.track_running_stats)
+            new = CPUSyncBatchNorm2d(
+                child.num_features,
+                child.eps,
+                child.momentum,
+                child.affine,
+                child.track_running_stats,
+            )
             new.load_state_dict(child.state_dict())
             new.group = group
             setattr(module, name, new)

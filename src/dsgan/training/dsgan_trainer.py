@@ -48,8 +48,12 @@ from dsgan.training.rundir import RunDir
 
 log = logging.getLogger(__name__)
 OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
-    e for e in (getattr(torch, "OutOfMemoryError", None),
-                getattr(torch.cuda, "OutOfMemoryError", None)) if e is not None
+    e
+    for e in (
+        getattr(torch, "OutOfMemoryError", None),
+        getattr(torch.cuda, "OutOfMemoryError", None),
+    )
+    if e is not None
 )
 MAX_ROLLBACKS = 3  # to one checkpoint, before giving up
 
@@ -62,8 +66,14 @@ def build_generator(cfg: DSGANConfig) -> Generator:
 class DSGANTrainer:
     """Trains G and D per ``cfg``; ``resume`` continues from the run's latest checkpoint."""
 
-    def __init__(self, cfg: DSGANConfig, resume: bool = False, on_error: str = "skip",
-                 rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self,
+        cfg: DSGANConfig,
+        resume: bool = False,
+        on_error: str = "skip",
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.cfg = cfg
         self.rank, self.world = rank, world_size
         self.device = distrib.local_device(resolve_device(cfg.device))
@@ -111,7 +121,8 @@ class DSGANTrainer:
         if self.world > 1:
             dev = [self.device] if self.device.type == "cuda" else None
             run = torch.nn.parallel.DistributedDataParallel(
-                net, device_ids=dev, broadcast_buffers=False)
+                net, device_ids=dev, broadcast_buffers=False
+            )
         if self.cfg.compile:
             run = torch.compile(run)
         return run
@@ -124,8 +135,12 @@ class DSGANTrainer:
         opt_g = torch.optim.Adam(self.g.parameters(), **kw)
         opt_d = torch.optim.Adam(self.d.parameters(), **kw)
         rule = linear_decay(self.cfg.iterations, o.decay_start)
-        return (opt_g, opt_d, torch.optim.lr_scheduler.LambdaLR(opt_g, rule),
-                torch.optim.lr_scheduler.LambdaLR(opt_d, rule))
+        return (
+            opt_g,
+            opt_d,
+            torch.optim.lr_scheduler.LambdaLR(opt_g, rule),
+            torch.optim.lr_scheduler.LambdaLR(opt_d, rule),
+        )
 
     # ----------------------------------------------------------------- checkpoints
     def _state(self) -> dict[str, Any]:
@@ -143,8 +158,12 @@ class DSGANTrainer:
         path = None
         if self.rank == 0:
             path = ckpt.save_checkpoint(
-                self.run.checkpoints, self.step, {"g": self.g, "d": self.d}, self._state(),
-                kind="dsgan", config_json=self.cfg.model_dump_json(),
+                self.run.checkpoints,
+                self.step,
+                {"g": self.g, "d": self.d},
+                self._state(),
+                kind="dsgan",
+                config_json=self.cfg.model_dump_json(),
             )
         distrib.barrier()
         return path
@@ -186,7 +205,8 @@ class DSGANTrainer:
         current = self.cfg.model_dump(mode="json")
         diffs = [
             f"model.{k}: checkpoint {v!r}, current {current['model'].get(k)!r}"
-            for k, v in stored.get("model", {}).items() if current["model"].get(k) != v
+            for k, v in stored.get("model", {}).items()
+            if current["model"].get(k) != v
         ]
         old_scale = stored.get("data", {}).get("scale")
         if old_scale is not None and old_scale != self.cfg.data.scale:
@@ -200,8 +220,10 @@ class DSGANTrainer:
     def _rollback(self) -> None:
         found = ckpt.latest_checkpoint(self.run.checkpoints)
         if found is None:
-            raise UserError("training diverged (non-finite losses) before any checkpoint; "
-                            "lower optim.lr or check the data")
+            raise UserError(
+                "training diverged (non-finite losses) before any checkpoint; "
+                "lower optim.lr or check the data"
+            )
         n = self.rollbacks.get(found[0].name, 0) + 1
         if n > MAX_ROLLBACKS:  # the same faults recur from the same state: stop, don't loop
             raise UserError(
@@ -209,8 +231,11 @@ class DSGANTrainer:
                 "not help; lower optim.lr, try --amp off or check the data"
             )
         self.rollbacks[found[0].name] = n
-        log.error("%d non-finite steps in a row: rolling back to %s", self.faults.consecutive,
-                  found[0].name)
+        log.error(
+            "%d non-finite steps in a row: rolling back to %s",
+            self.faults.consecutive,
+            found[0].name,
+        )
         self._load(*found)
         self.faults.ok()
 
@@ -280,11 +305,15 @@ class DSGANTrainer:
     # ----------------------------------------------------------------- the loop
     def _loader(self) -> torch.utils.data.DataLoader:
         c = self.cfg
-        sampler = StepSampler(len(self.data), c.batch_size, c.seed, self.step, c.iterations,
-                              self.rank, self.world)
+        sampler = StepSampler(
+            len(self.data), c.batch_size, c.seed, self.step, c.iterations, self.rank, self.world
+        )
         return torch.utils.data.DataLoader(
-            self.data, batch_sampler=sampler, num_workers=c.data.workers,
-            pin_memory=self.device.type == "cuda", persistent_workers=False,
+            self.data,
+            batch_sampler=sampler,
+            num_workers=c.data.workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
             # the loader's base seed would otherwise be drawn from the global RNG, shifting the
             # stream G's noise / the GP draw from on every resume (it must match the uninterrupted run)
             generator=torch.Generator().manual_seed(c.seed),
@@ -305,8 +334,14 @@ class DSGANTrainer:
     def _train(self) -> Path:
         c = self.cfg
         stop = StopFlag()
-        bar = tqdm(total=c.iterations, initial=self.step, desc="dsgan train", unit="it",
-                   disable=self.rank != 0, dynamic_ncols=True)
+        bar = tqdm(
+            total=c.iterations,
+            initial=self.step,
+            desc="dsgan train",
+            unit="it",
+            disable=self.rank != 0,
+            dynamic_ncols=True,
+        )
         self.g.train()
         self.d.train()
         last, t0 = self.step, time.perf_counter()
@@ -332,8 +367,13 @@ class DSGANTrainer:
                     losses["lr"] = self.sched_g.get_last_lr()[0]
                     last, t0 = self.step, time.perf_counter()
                     self.run.log(self.step, losses)
-                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in losses.items()
-                                     if k.startswith("loss/")})
+                    bar.set_postfix(
+                        {
+                            k.split("/")[-1]: f"{v:.3g}"
+                            for k, v in losses.items()
+                            if k.startswith("loss/")
+                        }
+                    )
                 if self.step % c.image_every == 0 or self.step == c.iterations:
                     self._save_samples(xb, real)
                 if self.step % c.checkpoint_every == 0 or stop.requested:
@@ -359,18 +399,25 @@ class DSGANTrainer:
         rows = []
         for i in range(xd.shape[0]):
             j = i % real.shape[0]
-            rows.append([
-                xb[i], xd[i], real[j], self.lowpass(xd[i : i + 1])[0],
-                (self.highpass(xd[i : i + 1])[0] * 4 + 0.5), (self.highpass(real[j : j + 1])[0] * 4 + 0.5),
-            ])
+            rows.append(
+                [
+                    xb[i],
+                    xd[i],
+                    real[j],
+                    self.lowpass(xd[i : i + 1])[0],
+                    (self.highpass(xd[i : i + 1])[0] * 4 + 0.5),
+                    (self.highpass(real[j : j + 1])[0] * 4 + 0.5),
+                ]
+            )
         self.run.save_grid(self.step, rows)
 
     def export(self) -> Path:
         """Write ``RUN/generator.safetensors`` (G only, with metadata) for ``dsgan degrade``."""
         path = Path(self.cfg.out) / "generator.safetensors"
         if self.rank == 0:
-            ckpt.save_weights(path, self.step, {"g": self.g}, "dsgan-generator",
-                              self.cfg.model_dump_json())
+            ckpt.save_weights(
+                path, self.step, {"g": self.g}, "dsgan-generator", self.cfg.model_dump_json()
+            )
         self.run.close()
         return path
 
