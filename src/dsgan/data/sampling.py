@@ -72,3 +72,24 @@ def augment(img: torch.Tensor, g: torch.Generator, flips: bool, rotations: bool)
         if k and img.shape[-1] == img.shape[-2]:
             img = torch.rot90(img, k, dims=(-2, -1))
     return img
+
+
+def step_loader(
+    dataset: torch.utils.data.Dataset,
+    sampler: StepSampler,
+    workers: int,
+    pin_memory: bool,
+) -> torch.utils.data.DataLoader:
+    """A DataLoader over ``sampler``'s step batches.
+
+    Its base seed comes from the sampler's seed, not from the global RNG: otherwise each (re)start
+    would consume a global draw and shift every later random stream (G's noise input, GP draws), so
+    a resumed run would no longer match the uninterrupted one.
+    """
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        generator=torch.Generator().manual_seed(sampler.seed),
+    )

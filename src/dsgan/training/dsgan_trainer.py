@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from dsgan.config.dsgan import DSGANConfig
 from dsgan.data.dsgan_data import DSGANDataset
-from dsgan.data.sampling import StepSampler
+from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
 from dsgan.errors import UserError
 from dsgan.losses import AdversarialLoss, ColorLoss, build_perceptual_loss
@@ -308,16 +308,7 @@ class DSGANTrainer:
         sampler = StepSampler(
             len(self.data), c.batch_size, c.seed, self.step, c.iterations, self.rank, self.world
         )
-        return torch.utils.data.DataLoader(
-            self.data,
-            batch_sampler=sampler,
-            num_workers=c.data.workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
-            # the loader's base seed would otherwise be drawn from the global RNG, shifting the
-            # stream G's noise / the GP draw from on every resume (it must match the uninterrupted run)
-            generator=torch.Generator().manual_seed(c.seed),
-        )
+        return step_loader(self.data, sampler, c.data.workers, self.device.type == "cuda")
 
     def train(self) -> Path:
         """Run until ``cfg.iterations``; returns the path of the exported generator."""

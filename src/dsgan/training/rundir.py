@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from dsgan.config.base import dump_config
 from dsgan.io.images import save_image
+from dsgan.training.checkpoint import atomic_write
 
 
 class RunDir:
@@ -37,7 +38,10 @@ class RunDir:
         self.root.mkdir(parents=True, exist_ok=True)
         self.checkpoints.mkdir(exist_ok=True)
         (self.root / "images").mkdir(exist_ok=True)
-        (self.root / "config.yaml").write_text(dump_config(config), encoding="utf-8")
+        text = dump_config(config)
+        atomic_write(
+            self.root / "config.yaml", lambda p: Path(p).write_text(text, encoding="utf-8")
+        )
 
     @property
     def tb(self) -> Any:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from dsgan.config.sr import SRConfig
 from dsgan.data.pairs import PairDataset, load_pair, match_pairs
-from dsgan.data.sampling import StepSampler
+from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
 from dsgan.errors import UserError
 from dsgan.losses.sr import SRLoss
@@ -308,12 +308,7 @@ class SRTrainer:
     def _loader(self) -> torch.utils.data.DataLoader:
         c = self.cfg
         sampler = StepSampler(len(self.data), c.batch_size, c.seed, self.step, c.total_steps)
-        return torch.utils.data.DataLoader(
-            self.data,
-            batch_sampler=sampler,
-            num_workers=c.data.workers,
-            pin_memory=self.device.type == "cuda",
-        )
+        return step_loader(self.data, sampler, c.data.workers, self.device.type == "cuda")
 
     def train(self) -> Path:
         """Run until ``cfg.total_steps``; returns the exported generator file."""
