@@ -105,3 +105,19 @@ def test_loads_our_export_and_refuses_other_kinds(tmp_path) -> None:
     save_weights(tmp_path / "d.safetensors", 5, {"g": net}, "dsgan-generator", "{}")
     with pytest.raises(UserError, match="not an SR generator"):
         load_sr_model(tmp_path / "d.safetensors")
+
+
+def test_ranks_partition_the_files(tmp_path, make_images) -> None:
+    """Under torchrun each rank takes its own files; together they cover the folder once."""
+    make_images(tmp_path / "in", 5, 12)
+    model = RRDBNet.from_preset("small", scale=2, nb=1)
+    written = []
+    for rank in range(2):
+        out = tmp_path / f"out{rank}"
+        counts = upscale_folder(
+            model, tmp_path / "in", out, UpscaleOptions(), torch.device("cpu"), rank, 2
+        )
+        assert counts["written"] == (3 if rank == 0 else 2)
+        written.append({p.name for p in out.glob("*.png")})
+    assert written[0].isdisjoint(written[1])
+    assert written[0] | written[1] == {p.stem + ".png" for p in (tmp_path / "in").glob("*.png")}

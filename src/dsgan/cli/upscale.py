@@ -49,9 +49,16 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         on_error=args.on_error,
     )
-    counts = upscale_folder(model, args.input, args.output, opts, resolve_device(args.device))
+    from dsgan.training.distributed import env_rank, local_device
+
+    dist_info = env_rank()  # under torchrun each rank upscales every WORLD_SIZE-th file
+    device = local_device(resolve_device(args.device), dist_info)
+    counts = upscale_folder(
+        model, args.input, args.output, opts, device, dist_info.rank, dist_info.world_size
+    )
+    part = f" (rank {dist_info.rank} of {dist_info.world_size})" if dist_info.enabled else ""
     print(
         f"x{info['scale']}: {counts['written']} written, {counts['existing']} already present, "
-        f"{counts['failed']} failed -> {args.output}"
+        f"{counts['failed']} failed -> {args.output}{part}"
     )
     return 0 if counts["failed"] == 0 else 1

@@ -106,26 +106,37 @@ def _image_size(path: Path) -> tuple[int, int]:
 
 
 def upscale_folder(
-    model: RRDBNet, input_dir: Path, output_dir: Path, opts: UpscaleOptions, device: torch.device
+    model: RRDBNet,
+    input_dir: Path,
+    output_dir: Path,
+    opts: UpscaleOptions,
+    device: torch.device,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> dict[str, int]:
     """Super-resolve every image of ``input_dir`` into ``output_dir/<stem>.png``.
 
+    With ``world_size > 1`` (torchrun) this process takes every ``world_size``-th file from
+    ``rank`` (sorted by name), so ranks never write the same file.
     Returns counts ``written``, ``existing`` (skipped, already there) and ``failed``.
     """
     check_output_folder(input_dir, output_dir)
-    files = list_images(input_dir)
+    all_files = list_images(input_dir)
     stems: dict[str, Path] = {}
-    for f in files:
+    for f in all_files:
         if f.stem in stems:
             raise UserError(f"{f} and {stems[f.stem]} would both be written as {f.stem}.png")
         stems[f.stem] = f
+    files = all_files[rank::world_size]
     todo = [f for f in files if opts.overwrite or not (output_dir / f"{f.stem}.png").exists()]
     counts = {"written": 0, "existing": len(files) - len(todo), "failed": 0}
     groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
     for f in todo:
         groups[_image_size(f)].append(f)
     model = model.to(device).eval()
-    bar = tqdm(total=len(todo), desc="dsgan upscale", unit="img", dynamic_ncols=True)
+    bar = tqdm(
+        total=len(todo), desc="dsgan upscale", unit="img", dynamic_ncols=True, disable=rank != 0
+    )
     for group in groups.values():
         for i in range(0, len(group), max(1, opts.batch_size)):
             chunk = _decode(group[i : i + opts.batch_size], opts, counts)
