@@ -28,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the generator's noise input")
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2, help="decoding worker processes")
+    p.add_argument("--batch-size", type=int, default=1, help="images of one size degraded together")
     p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
     add_on_error(p)
 
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     scale = args.scale or trained_scale or 4
     if scale < 2:
         raise UserError(f"--scale must be >= 2, got {scale}")
+    if args.batch_size < 1 or args.tile < 0:
+        raise UserError("--batch-size must be >= 1 and --tile >= 0")
     if trained_scale and args.scale and args.scale != trained_scale:
         print(f"warning: the model was trained for x{trained_scale}, degrading at x{scale}")
     opts = DegradeOptions(
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         workers=args.workers,
         on_error=args.on_error,
+        batch_size=args.batch_size,
     )
     from dsgan.training.distributed import env_rank, local_device
 

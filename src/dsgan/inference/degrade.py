@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,20 +55,32 @@ class DegradeOptions:
     overwrite: bool = False
     workers: int = 2
     on_error: Literal["skip", "stop"] = "skip"
+    batch_size: int = 1
 
 
-def apply_generator(g: Generator | None, lr: torch.Tensor, tile: int, seed: int) -> torch.Tensor:
-    """G on a bicubic LR image (1, 3, h, w) in [0, 1] -> (1, 3, h, w) in [0, 1], tiled if asked.
+def apply_generator(
+    g: Generator | None, lr: torch.Tensor, tile: int, seed: int | Sequence[int]
+) -> torch.Tensor:
+    """G on bicubic LR images (N, 3, h, w) in [0, 1] -> (N, 3, h, w) in [0, 1], tiled if asked.
 
-    G's noise input (if any) is drawn for the whole image from ``seed`` before tiling, so tiled and
-    untiled outputs agree.
+    G's noise input (if any) is drawn per image from its seed (``seed``: one per image, or one
+    int for N = 1) for the whole image before tiling, so tiled, untiled and batched outputs agree.
     """
     if g is None:
         return lr.clamp(0, 1)
     x = lr
     if g.noise_channels:
-        gen = torch.Generator().manual_seed(seed)
-        noise = torch.randn(1, g.noise_channels, *lr.shape[-2:], generator=gen)
+        seeds = [seed] if isinstance(seed, int) else list(seed)
+        if len(seeds) != lr.shape[0]:
+            raise ValueError(f"{len(seeds)} seeds for a batch of {lr.shape[0]}")
+        noise = torch.cat(
+            [
+                torch.randn(
+                    1, g.noise_channels, *lr.shape[-2:], generator=torch.Generator().manual_seed(sd)
+                )
+                for sd in seeds
+            ]
+        )
         x = torch.cat([lr, noise.to(lr)], dim=1)
 
     def fn(t: torch.Tensor) -> torch.Tensor:
@@ -148,6 +161,19 @@ def degrade_folder(
     )
     writers = max(2, opts.workers)
     pending: deque[Future] = deque()
+    batch: list[tuple[Path, torch.Tensor, torch.Tensor | None]] = []
+
+    def flush() -> None:
+        outs = _degrade_batch(g, batch, opts, device)
+        for (path, hr, _), lr_out in zip(batch, outs, strict=True):
+            outputs = {"hr": hr, "lr": lr_out}
+            for key, target in targets(output_dir, opts.layout, path.stem).items():
+                pending.append(pool.submit(save_image, outputs[key], target))
+            counts["written"] += 1
+        batch.clear()
+        while len(pending) > 2 * writers:  # bounded memory; surfaces write errors early
+            pending.popleft().result()
+
     with ThreadPoolExecutor(max_workers=writers) as pool, torch.inference_mode():
         for i, hr, lr in tqdm(
             loader, total=len(todo), desc="dsgan degrade", unit="img", disable=rank != 0
@@ -159,36 +185,38 @@ def degrade_folder(
                 log.warning("skipping %s", hr)
                 counts["failed"] += 1
                 continue
-            outputs = {"hr": hr, "lr": _degrade_lr(g, hr, lr, path, opts, device)}
-            for key, target in targets(output_dir, opts.layout, path.stem).items():
-                pending.append(pool.submit(save_image, outputs[key], target))
-            counts["written"] += 1
-            while len(pending) > 2 * writers:  # bounded memory; surfaces write errors early
-                pending.popleft().result()
+            if batch and batch[0][1].shape != hr.shape:
+                flush()  # only images of one size share a batch
+            batch.append((path, hr, lr))
+            if len(batch) >= opts.batch_size:
+                flush()
+        if batch:
+            flush()
         for fut in pending:
             fut.result()
     return counts
 
 
-def _degrade_lr(
+def _degrade_batch(
     g: Generator | None,
-    hr: torch.Tensor,
-    lr: torch.Tensor | None,
-    path: Path,
+    batch: list[tuple[Path, torch.Tensor, torch.Tensor | None]],
     opts: DegradeOptions,
     device: torch.device,
-) -> torch.Tensor:
-    """(3, h, w) LR output on the CPU for HR ``hr`` (``lr``: its bicubic downscale, if done)."""
-    if lr is None:
-        lr = imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)
-    seed = (opts.seed * 1_000_003 + zlib.crc32(path.name.encode())) % (2**63)
+) -> list[torch.Tensor]:
+    """(3, h, w) LR outputs on the CPU for same-size (path, HR, bicubic LR or None) items."""
+    lrs = [
+        lr if lr is not None else imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)
+        for _, hr, lr in batch
+    ]
+    seeds = [(opts.seed * 1_000_003 + zlib.crc32(p.name.encode())) % (2**63) for p, _, _ in batch]
+    x = torch.cat([t.to(device) for t in lrs]).contiguous(memory_format=torch.channels_last)
     try:
-        lr = lr.to(device).contiguous(memory_format=torch.channels_last)
-        out = apply_generator(g, lr, opts.tile, seed)
+        out = apply_generator(g, x, opts.tile, seeds)
     except OOM_ERRORS as exc:
-        h, w = lr.shape[-2:]
+        h, w = x.shape[-2:]
         raise UserError(
-            f"{path}: out of memory on {device} for a {w}x{h} LR image; pass --tile 256 (or "
-            "smaller) to process it in tiles, or use --device cpu"
+            f"{batch[0][0]}: out of memory on {device} for {len(batch)} LR image(s) of {w}x{h}; "
+            "pass --tile 256 (or smaller) to process them in tiles, a smaller --batch-size, or "
+            "use --device cpu"
         ) from exc
-    return out[0].float().cpu()
+    return list(out.float().cpu().unbind(0))
