@@ -13,7 +13,8 @@ from dsgan.config.base import load_config
 from dsgan.config.dsgan import DSGANConfig
 from dsgan.errors import UserError
 from dsgan.training import checkpoint as ckpt
-from dsgan.training.dsgan_trainer import MAX_ROLLBACKS, DSGANTrainer
+from dsgan.training.common import MAX_ROLLBACKS
+from dsgan.training.dsgan_trainer import DSGANTrainer
 
 
 @pytest.fixture(autouse=True)
@@ -120,3 +121,20 @@ def test_nan_gradient_is_detected(tmp_path, make_images):
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not trainer.opt_g.state  # no Adam moments were written
     assert trainer.train_step(xb, torch.rand(2, 3, 8, 8)) is not None
+
+
+def test_rollback_target_gives_up_after_repeated_rollbacks(tmp_path) -> None:
+    """Shared by both trainers: no checkpoint -> clear error; the same one too often -> stop."""
+    from dsgan.errors import UserError
+    from dsgan.training.checkpoint import save_checkpoint
+    from dsgan.training.common import rollback_target
+
+    counts: dict[str, int] = {}
+    with pytest.raises(UserError, match="before any checkpoint"):
+        rollback_target(tmp_path, counts, 5)
+    save_checkpoint(tmp_path, 4, {"g": torch.nn.Linear(2, 2)}, {"step": 4}, "sr", "{}")
+    for _ in range(MAX_ROLLBACKS):
+        weights, _ = rollback_target(tmp_path, counts, 5)
+        assert weights.name == "step_00000004.safetensors"
+    with pytest.raises(UserError, match="keeps diverging"):
+        rollback_target(tmp_path, counts, 5)

@@ -7,10 +7,13 @@ import logging
 import random
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from dsgan.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,34 @@ class FaultCounter:
         self.consecutive += 1
         self.total += 1
         return self.consecutive >= self.limit
+
+
+MAX_ROLLBACKS = 3  # to one checkpoint, before giving up
+
+
+def rollback_target(folder: Path, rollbacks: dict[str, int], consecutive: int) -> tuple[Path, Path]:
+    """The checkpoint (weights, state) to roll back to after ``consecutive`` non-finite steps.
+
+    ``rollbacks`` counts rollbacks per checkpoint name (updated here); when the same faults keep
+    recurring from the same state, this raises instead of looping forever.
+    """
+    from dsgan.training import checkpoint as ckpt
+
+    found = ckpt.latest_checkpoint(folder)
+    if found is None:
+        raise UserError(
+            "training diverged (non-finite losses) before any checkpoint; "
+            "lower optim.lr or check the data"
+        )
+    n = rollbacks.get(found[0].name, 0) + 1
+    if n > MAX_ROLLBACKS:
+        raise UserError(
+            f"training keeps diverging: {MAX_ROLLBACKS} rollbacks to {found[0].name} did "
+            "not help; lower optim.lr, try --amp off or check the data"
+        )
+    rollbacks[found[0].name] = n
+    log.error("%d non-finite steps in a row: rolling back to %s", consecutive, found[0].name)
+    return found
 
 
 def grads_finite(params: list[torch.nn.Parameter]) -> bool:

@@ -42,6 +42,7 @@ from dsgan.training.common import (
     autocast,
     autocast_dtype,
     linear_decay,
+    rollback_target,
     seed_everything,
 )
 from dsgan.training.rundir import RunDir
@@ -55,7 +56,6 @@ OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
     )
     if e is not None
 )
-MAX_ROLLBACKS = 3  # to one checkpoint, before giving up
 
 
 def build_generator(cfg: DSGANConfig) -> Generator:
@@ -218,25 +218,7 @@ class DSGANTrainer:
             )
 
     def _rollback(self) -> None:
-        found = ckpt.latest_checkpoint(self.run.checkpoints)
-        if found is None:
-            raise UserError(
-                "training diverged (non-finite losses) before any checkpoint; "
-                "lower optim.lr or check the data"
-            )
-        n = self.rollbacks.get(found[0].name, 0) + 1
-        if n > MAX_ROLLBACKS:  # the same faults recur from the same state: stop, don't loop
-            raise UserError(
-                f"training keeps diverging: {MAX_ROLLBACKS} rollbacks to {found[0].name} did "
-                "not help; lower optim.lr, try --amp off or check the data"
-            )
-        self.rollbacks[found[0].name] = n
-        log.error(
-            "%d non-finite steps in a row: rolling back to %s",
-            self.faults.consecutive,
-            found[0].name,
-        )
-        self._load(*found)
+        self._load(*rollback_target(self.run.checkpoints, self.rollbacks, self.faults.consecutive))
         self.faults.ok()
 
     # ----------------------------------------------------------------- the step

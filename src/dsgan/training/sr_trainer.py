@@ -36,6 +36,7 @@ from dsgan.training.common import (
     autocast,
     autocast_dtype,
     grads_finite,
+    rollback_target,
     seed_everything,
 )
 from dsgan.training.rundir import RunDir
@@ -236,18 +237,7 @@ class SRTrainer:
         ckpt.set_rng_state(state["rng"])
 
     def _rollback(self) -> None:
-        found = ckpt.latest_checkpoint(self.run.checkpoints)
-        if found is None:
-            raise UserError(
-                "training diverged (non-finite losses) before any checkpoint; "
-                "lower optim.lr or check the data"
-            )
-        log.error(
-            "%d non-finite steps in a row: rolling back to %s",
-            self.faults.consecutive,
-            found[0].name,
-        )
-        self._load(*found)
+        self._load(*rollback_target(self.run.checkpoints, self.rollbacks, self.faults.consecutive))
         self.faults.ok()
 
     # ----------------------------------------------------------------- the step
