@@ -141,17 +141,25 @@ def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) 
 
 
 # ----------------------------------------------------------------------------------- training
-def train_dsgan(job: dict[str, Any]) -> str:
-    """Train one DSGAN (runs in a worker process); returns the generator path."""
-    from dsgan.training.dsgan_trainer import DSGANTrainer
+def train_job(job: dict[str, Any]) -> str:
+    """Train one DSGAN or SR model (runs in a worker process); returns the generator path.
 
+    A finished run is reused, an interrupted one resumed, so a benchmark rerun picks up where it
+    stopped.
+    """
+    from dsgan.training.dsgan_trainer import DSGANTrainer
+    from dsgan.training.sr_trainer import SRTrainer
+
+    config_cls, trainer_cls = {"dsgan": (DSGANConfig, DSGANTrainer), "sr": (SRConfig, SRTrainer)}[
+        job["kind"]
+    ]
     out = Path(job["out"])
     if (out / "generator.safetensors").is_file():
         return str(out / "generator.safetensors")
     torch.set_num_threads(job["threads"])
-    cfg = load_config(DSGANConfig, overrides=job["overrides"])
+    cfg = load_config(config_cls, overrides=job["overrides"])
     resume = (out / "checkpoints" / "latest.json").is_file()
-    return str(DSGANTrainer(cfg, resume=resume).train())
+    return str(trainer_cls(cfg, resume=resume).train())
 
 
 def dsgan_jobs(
@@ -179,21 +187,8 @@ def dsgan_jobs(
             for section, values in VARIANTS[variant].items():
                 for k, v in values.items():
                     o[f"{section}.{k}"] = v
-            jobs[key] = {"out": o["out"], "overrides": o, "threads": threads}
+            jobs[key] = {"kind": "dsgan", "out": o["out"], "overrides": o, "threads": threads}
     return jobs
-
-
-def train_sr(job: dict[str, Any]) -> str:
-    """Train the small SR model on one pair set (worker process); returns the generator path."""
-    from dsgan.training.sr_trainer import SRTrainer
-
-    out = Path(job["out"])
-    if (out / "generator.safetensors").is_file():
-        return str(out / "generator.safetensors")
-    torch.set_num_threads(job["threads"])
-    cfg = load_config(SRConfig, overrides=job["overrides"])
-    resume = (out / "checkpoints" / "latest.json").is_file()
-    return str(SRTrainer(cfg, resume=resume).train())
 
 
 def sr_job(
@@ -219,7 +214,7 @@ def sr_job(
         "checkpoint_every": max(100, b.sr_iterations // 4),
         "val_every": 10 * b.sr_iterations,
     }
-    return {"out": str(out), "overrides": o, "threads": threads}
+    return {"kind": "sr", "out": str(out), "overrides": o, "threads": threads}
 
 
 def run_jobs(fn: Any, jobs: dict[str, dict[str, Any]], n: int) -> dict[str, str]:
@@ -294,48 +289,29 @@ def realism(
     }
 
 
-def lr_of_val(
+def lr_set(
     method: str,
+    split: str,
     gen_paths: dict[str, str],
     sets: dict[str, Path],
     work: Path,
     name: str,
     device: torch.device,
 ) -> Path:
-    """Folder of the val photos' LR made by ``method``."""
-    if method == "bicubic":
-        return sets["val_bicubic_lr"]
-    if method == "oracle":
-        return sets["val_oracle_lr"]
-    out = work / name / "val_lr" / method
+    """Folder of the LR images ``method`` makes of the ``split`` (``train`` or ``val``) photos."""
+    fixed = {
+        ("bicubic", "train"): "bicubic_lr",
+        ("oracle", "train"): "oracle_lr",
+        ("bicubic", "val"): "val_bicubic_lr",
+        ("oracle", "val"): "val_oracle_lr",
+    }
+    if (method, split) in fixed:
+        return sets[fixed[method, split]]
+    out = work / name / f"{split}_lr" / method
     g, _ = load_generator(gen_paths[method])
-    degrade_folder(
-        g, sets["val_hr"], out, DegradeOptions(scale=SCALE, layout="lr", workers=0, seed=7), device
-    )
-    return out
-
-
-def lr_of_train(
-    method: str,
-    gen_paths: dict[str, str],
-    sets: dict[str, Path],
-    work: Path,
-    name: str,
-    device: torch.device,
-) -> Path:
-    if method == "bicubic":
-        return sets["bicubic_lr"]
-    if method == "oracle":
-        return sets["oracle_lr"]
-    out = work / name / "train_lr" / method
-    g, _ = load_generator(gen_paths[method])
-    degrade_folder(
-        g,
-        sets["train_hr"],
-        out,
-        DegradeOptions(scale=SCALE, layout="lr", workers=0, seed=11),
-        device,
-    )
+    seed = 11 if split == "train" else 7
+    opts = DegradeOptions(scale=SCALE, layout="lr", workers=0, seed=seed)
+    degrade_folder(g, sets[f"{split}_hr"], out, opts, device)
     return out
 
 
@@ -430,12 +406,12 @@ def run_corruption(
 ) -> dict[str, Any]:
     sets = prepare_data(args.data, work, name, CORRUPTIONS[name])
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
-    gen_paths = run_jobs(train_dsgan, dsgan_jobs(sets, work, name, b, args, threads), args.jobs)
+    gen_paths = run_jobs(train_job, dsgan_jobs(sets, work, name, b, args, threads), args.jobs)
     methods = ["bicubic", "oracle", *gen_paths]
-    train_lr = {m: lr_of_train(m, gen_paths, sets, work, name, device) for m in methods}
-    val_lr = {m: lr_of_val(m, gen_paths, sets, work, name, device) for m in methods}
+    train_lr = {m: lr_set(m, "train", gen_paths, sets, work, name, device) for m in methods}
+    val_lr = {m: lr_set(m, "val", gen_paths, sets, work, name, device) for m in methods}
     sr_paths = run_jobs(
-        train_sr,
+        train_job,
         {
             m: sr_job(train_lr[m], sets["train_hr"], work / name / f"sr-{m}", b, args, threads)
             for m in methods
