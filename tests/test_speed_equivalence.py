@@ -126,3 +126,26 @@ def test_degrade_oom_is_a_user_error(tmp_path, make_images, monkeypatch):
             degrade.DegradeOptions(workers=0),
             torch.device("cpu"),
         )
+
+
+@pytest.mark.parametrize(
+    ("native", "expected"), [(True, torch.bfloat16), (False, None)], ids=["bf16-cpu", "plain-cpu"]
+)
+def test_amp_auto_is_bf16_only_on_cpus_with_bf16_hardware(monkeypatch, native, expected):
+    from dsgan.training import common
+
+    monkeypatch.setattr(common, "cpu_has_native_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    assert common.autocast_dtype("auto", cpu) is expected
+    assert common.autocast_dtype("off", cpu) is None
+    assert common.autocast_dtype("bf16", cpu) is torch.bfloat16
+
+
+def test_cpu_bf16_detection_follows_the_cpuid_checks(monkeypatch):
+    from dsgan.training import common
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert common.cpu_has_native_bf16() is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert common.cpu_has_native_bf16() is True
