@@ -139,3 +139,40 @@ def test_apply_generator_noise_per_image_seed() -> None:
     assert not torch.allclose(first, other)
     with pytest.raises(ValueError, match="seeds"):
         apply_generator(g, x, 0, [1])
+
+
+def test_sdsr_copies_plain_png_hr_files_and_re_encodes_the_rest(tmp_path: Path, make_images):
+    from PIL import Image
+
+    hr = tmp_path / "hr"
+    plain, cropped = make_images(hr, 2, [32, (34, 32)])
+    Image.open(plain).convert("RGBA").save(hr / "alpha.png")
+    before = {p.name: p.read_bytes() for p in hr.iterdir()}
+    opts = DegradeOptions(scale=4, layout="sdsr", workers=0)
+    degrade_folder(None, hr, tmp_path / "out", opts, torch.device("cpu"))
+    out = tmp_path / "out" / "HR"
+    assert (out / plain.name).read_bytes() == before[plain.name]  # copied byte for byte
+    for name in (cropped.name, "alpha.png"):  # cropped / alpha dropped: re-encoded
+        assert (out / name).read_bytes() != before[name]
+        src = load_image(hr / name)
+        assert torch.equal(load_image(out / name), src[:, : src.shape[1] // 4 * 4])
+    assert {p.name: p.read_bytes() for p in hr.iterdir()} == before  # inputs untouched
+
+
+def test_failed_hr_write_removes_its_lr_partner(tmp_path: Path, make_images, monkeypatch):
+    from dsgan.errors import UserError
+    from dsgan.inference import degrade
+
+    make_images(tmp_path / "hr", 1, 32)
+
+    def full(src, dst):
+        raise UserError(f"{dst}: cannot write the image: disk full")
+
+    monkeypatch.setattr(degrade, "copy_image", full)
+    opts = DegradeOptions(scale=4, layout="sdsr", workers=0)
+    with pytest.raises(UserError, match="disk full"):
+        degrade_folder(None, tmp_path / "hr", tmp_path / "out", opts, torch.device("cpu"))
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file()) == []
+    monkeypatch.undo()
+    degrade_folder(None, tmp_path / "hr", tmp_path / "out", opts, torch.device("cpu"))  # rerun
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.png")) == ["img_000.png"] * 2

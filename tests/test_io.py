@@ -326,3 +326,74 @@ def test_png_round_trip_property(arr):
         # and via the float tensor path
         save_image(t, path)
         np.testing.assert_array_equal(as_uint8(load_image(path)), arr)
+
+
+def _rgb_png(path: Path, **save_kwargs) -> Path:
+    Image.fromarray(rgb_array(6, 8, seed=3)).save(path, **save_kwargs)
+    return path
+
+
+def test_decodes_verbatim_only_for_plain_8bit_rgb_png(tmp_path: Path):
+    assert images_mod.decodes_verbatim(_rgb_png(tmp_path / "plain.png"))
+    assert images_mod.decodes_verbatim(_rgb_png(tmp_path / "fast.png", compress_level=1))
+    rgba = np.concatenate([rgb_array(6, 8, seed=3), np.full((6, 8, 1), 200, np.uint8)], axis=2)
+    Image.fromarray(rgba).save(tmp_path / "rgba.png")
+    Image.fromarray(rgb_array(6, 8)[..., 0]).save(tmp_path / "grey.png")
+    Image.fromarray(rgb_array(6, 8)).convert("P").save(tmp_path / "palette.png")
+    _rgb_png(tmp_path / "key.png", transparency=(0, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    _rgb_png(tmp_path / "rotated.png", exif=exif)
+    _rgb_png(tmp_path / "photo.jpg", quality=95)
+    _rgb_png(tmp_path / "lossless.webp", lossless=True)
+    # a 16-bit RGB PNG (Pillow would decode it to 8-bit "RGB"): IHDR bit depth 16
+    _write_png16_rgb(tmp_path / "deep.png")
+    assert load_image(tmp_path / "deep.png").shape == (3, 2, 2)  # a valid image, just not 8-bit
+    (tmp_path / "fake.png").write_bytes(b"not an image at all, longer than a header")
+    for name in (
+        "rgba.png",
+        "grey.png",
+        "palette.png",
+        "key.png",
+        "rotated.png",
+        "photo.jpg",
+        "lossless.webp",
+        "deep.png",
+        "fake.png",
+        "missing.png",
+    ):
+        assert not images_mod.decodes_verbatim(tmp_path / name), name
+
+
+def _write_png16_rgb(path: Path) -> None:
+    """A 2x2 16-bit truecolour PNG written by hand (Pillow cannot write one)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + struct.pack(">6H", *([40000, 20000, 100] * 2)) for _ in range(2))
+    ihdr = struct.pack(">IIBBBBB", 2, 2, 16, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_copy_image_is_byte_identical_and_atomic(tmp_path: Path, monkeypatch):
+    src = _rgb_png(tmp_path / "src.png", compress_level=0)
+    images_mod.copy_image(src, tmp_path / "out" / "dst.png")
+    assert (tmp_path / "out" / "dst.png").read_bytes() == src.read_bytes()
+    with pytest.raises(ImageError, match=r"missing\.png"):
+        images_mod.copy_image(tmp_path / "missing.png", tmp_path / "out" / "x.png")
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(images_mod.os, "fsync", full)
+    with pytest.raises(UserError, match=r"dst2.png: cannot write the image: disk full"):
+        images_mod.copy_image(src, tmp_path / "out" / "dst2.png")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dst.png"]

@@ -7,7 +7,8 @@ Layouts (SPEC.md, the authors' ``create_dataset``):
 * ``tdsr``: HR' = bicubic(HR, 1/cleanup), OUT/HR = HR', OUT/LR = G(bicubic(HR'))
 
 Decoding (and, on CPU, the bicubic downscale) runs in loader worker processes and PNG encoding in
-writer threads, overlapping the model's compute; at most a few images wait for the writers, so
+writer threads, overlapping the model's compute; an HR output that would equal its input file (an
+8-bit RGB PNG already a multiple of the scale) is copied, not re-encoded; at most a few images wait for the writers, so
 memory stays bounded. With ``generator=None`` the LR images are plain bicubic (the baseline pairs).
 Under ``torchrun`` each rank takes every ``world_size``-th file (``rank``/``world_size``).
 """
@@ -28,13 +29,15 @@ from tqdm import tqdm
 
 from dsgan.errors import ImageError, UserError
 from dsgan.inference.safety import check_output_folder
-from dsgan.io.images import list_images, load_image, save_image
+from dsgan.io.images import copy_image, decodes_verbatim, list_images, load_image, save_image
 from dsgan.models.dsgan import Generator
 from dsgan.ops.resize import crop_to_multiple, imresize
 from dsgan.ops.tiling import tiled_apply
 
 log = logging.getLogger(__name__)
 Layout = Literal["lr", "sdsr", "tdsr"]
+# one image on its way: (source path, HR (3, H, W), bicubic LR (1, 3, h, w) or None, copy HR file)
+_Item = tuple[Path, torch.Tensor, torch.Tensor | None, bool]
 OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
     e
     for e in (
@@ -101,8 +104,11 @@ def targets(out: Path, layout: Layout, name: str) -> dict[str, Path]:
 
 
 class _Reader(torch.utils.data.Dataset):
-    """Item i: (i, HR, LR or None) — decoded, cropped to the scale, and downscaled if ``resize``;
-    or (i, message, None) for an unusable file."""
+    """Item i: (i, HR, LR or None, verbatim) — decoded, cropped to the scale, and downscaled if
+    ``resize``; or (i, message, None, False) for an unusable file. ``verbatim``: the HR output
+    equals the input file's pixels (sdsr layout, no crop, a plain 8-bit RGB PNG), so the file is
+    copied instead of re-encoded (PNG encoding of the HR image is most of a CPU degrade's cost).
+    """
 
     def __init__(self, files: list[Path], opts: DegradeOptions, resize: bool) -> None:
         self.files, self.opts, self.resize = files, opts, resize
@@ -110,14 +116,16 @@ class _Reader(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> tuple[int, torch.Tensor | str, torch.Tensor | None]:
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor | str, torch.Tensor | None, bool]:
+        path = self.files[i]
         try:
-            img = load_image(self.files[i])
-            hr = _crop_hr(img, self.files[i], self.opts)
+            img = load_image(path)
+            hr = _crop_hr(img, path, self.opts)
         except (ImageError, UserError) as exc:
-            return i, str(exc), None
+            return i, str(exc), None, False
         lr = imresize(hr.unsqueeze(0), 1.0 / self.opts.scale) if self.resize else None
-        return i, hr, lr
+        verbatim = self.opts.layout == "sdsr" and hr.shape == img.shape and decodes_verbatim(path)
+        return i, hr, lr, verbatim
 
 
 def _crop_hr(img: torch.Tensor, path: Path, opts: DegradeOptions) -> torch.Tensor:
@@ -161,21 +169,21 @@ def degrade_folder(
     )
     writers = max(2, opts.workers)
     pending: deque[Future] = deque()
-    batch: list[tuple[Path, torch.Tensor, torch.Tensor | None]] = []
+    batch: list[_Item] = []
 
     def flush() -> None:
         outs = _degrade_batch(g, batch, opts, device)
-        for (path, hr, _), lr_out in zip(batch, outs, strict=True):
-            outputs = {"hr": hr, "lr": lr_out}
-            for key, target in targets(output_dir, opts.layout, path.stem).items():
-                pending.append(pool.submit(save_image, outputs[key], target))
+        for (path, hr, _, copy), lr_out in zip(batch, outs, strict=True):
+            where = targets(output_dir, opts.layout, path.stem)
+            hr_src = path if copy else hr
+            pending.append(pool.submit(_write_outputs, where, lr_out, hr_src))
             counts["written"] += 1
         batch.clear()
         while len(pending) > 2 * writers:  # bounded memory; surfaces write errors early
             pending.popleft().result()
 
     with ThreadPoolExecutor(max_workers=writers) as pool, torch.inference_mode():
-        for i, hr, lr in tqdm(
+        for i, hr, lr, copy in tqdm(
             loader, total=len(todo), desc="dsgan degrade", unit="img", disable=rank != 0
         ):
             path = todo[i]
@@ -187,7 +195,7 @@ def degrade_folder(
                 continue
             if batch and batch[0][1].shape != hr.shape:
                 flush()  # only images of one size share a batch
-            batch.append((path, hr, lr))
+            batch.append((path, hr, lr, copy))
             if len(batch) >= opts.batch_size:
                 flush()
         if batch:
@@ -197,18 +205,37 @@ def degrade_folder(
     return counts
 
 
+def _write_outputs(where: dict[str, Path], lr: torch.Tensor, hr: torch.Tensor | Path) -> None:
+    """Write one image's outputs: the LR image, then the HR one (``hr``: an image, or the input
+    file to copy). If a write fails the other file is removed, so a pair is never left half
+    written (each file is atomic on its own; a rerun redoes the pair)."""
+    done: list[Path] = []
+    try:
+        save_image(lr, where["lr"])
+        done.append(where["lr"])
+        if "hr" in where:
+            if isinstance(hr, Path):
+                copy_image(hr, where["hr"])
+            else:
+                save_image(hr, where["hr"])
+    except BaseException:
+        for target in done:
+            target.unlink(missing_ok=True)
+        raise
+
+
 def _degrade_batch(
     g: Generator | None,
-    batch: list[tuple[Path, torch.Tensor, torch.Tensor | None]],
+    batch: list[_Item],
     opts: DegradeOptions,
     device: torch.device,
 ) -> list[torch.Tensor]:
-    """(3, h, w) LR outputs on the CPU for same-size (path, HR, bicubic LR or None) items."""
+    """(3, h, w) LR outputs on the CPU for same-size (path, HR, bicubic LR or None, _) items."""
     lrs = [
         lr if lr is not None else imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)
-        for _, hr, lr in batch
+        for _, hr, lr, _ in batch
     ]
-    seeds = [(opts.seed * 1_000_003 + zlib.crc32(p.name.encode())) % (2**63) for p, _, _ in batch]
+    seeds = [(opts.seed * 1_000_003 + zlib.crc32(p.name.encode())) % (2**63) for p, *_ in batch]
     x = torch.cat([t.to(device) for t in lrs]).contiguous(memory_format=torch.channels_last)
     try:
         out = apply_generator(g, x, opts.tile, seeds)

@@ -12,7 +12,9 @@ import errno
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -21,6 +23,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from dsgan.errors import ImageError, UserError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+ORIENTATION_TAG = 0x0112  # EXIF orientation
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Pillow's own guard against decompression bombs, made an error rather than a warning.
 MAX_PIXELS = 178_956_970
@@ -131,6 +136,44 @@ def save_image(image: torch.Tensor | np.ndarray, path: str | Path, quality: int 
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise UserError(f"{path}: unknown image extension {path.suffix!r}")
+    kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    _write_atomic(path, lambda fh: Image.fromarray(arr, mode="RGB").save(fh, format=fmt, **kwargs))
+
+
+def copy_image(src: str | Path, dst: str | Path) -> None:
+    """Copy an image file byte for byte, atomically and with the same errors as ``save_image``."""
+    src = Path(src)
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        raise ImageError(src, f"cannot read the file ({exc.strerror or exc})") from exc
+    _write_atomic(Path(dst), lambda fh: fh.write(data))
+
+
+def decodes_verbatim(path: str | Path) -> bool:
+    """True if ``path`` is a PNG whose pixels ``load_image`` returns unchanged: 8-bit truecolour
+    RGB (IHDR bit depth 8, colour type 2; Pillow would also call 16-bit RGB "RGB"), no
+    transparency, no EXIF rotation. Saving the loaded image as PNG then gives the same pixels as
+    the file itself, so callers may copy it instead of re-encoding (much faster). Reads the header
+    only; False for anything unreadable.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(26)
+        if head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR" or head[24:26] != b"\x08\x02":
+            return False
+        with Image.open(path) as img:
+            return "transparency" not in img.info and img.getexif().get(ORIENTATION_TAG, 1) == 1
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Run ``write`` on a temporary file beside ``path``, fsync it and rename it over ``path``.
+
+    A crash never leaves a half-written file; user-fixable OS errors become a UserError naming
+    ``path``, and the temporary file is removed whatever happens.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -138,8 +181,7 @@ def save_image(image: torch.Tensor | np.ndarray, path: str | Path, quality: int 
         raise _write_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-            Image.fromarray(arr, mode="RGB").save(fh, format=fmt, **kwargs)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates the file 0600; give the image the permissions a plain open() would.
