@@ -53,77 +53,17 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
 
-
-def _pydantic_fallback() -> None:
-    """A minimal stand-in for pydantic (defaults, nested models, dumps), so this benchmark runs on
-    machines with torch but without pydantic; no validation. Unused when pydantic is installed."""
-    import types
-    import typing
-
-    mod = types.ModuleType("pydantic")
-
-    class ValidationError(ValueError):
-        pass
-
-    class BaseModel:
-        model_config = types.MappingProxyType({})
-
-        def __init__(self, **data: Any) -> None:
-            hints = typing.get_type_hints(type(self))
-            for name in [n for n in hints if n != "model_config"]:
-                default = getattr(type(self), name, None)
-                value = data.get(name, default)
-                kind = hints[name]
-                if isinstance(kind, type) and issubclass(kind, BaseModel):
-                    if isinstance(value, dict):
-                        value = kind(**value)
-                    elif value is None or value is default:
-                        value = kind(**({} if value is None else value.model_dump()))
-                elif isinstance(value, str) and Path in (*typing.get_args(kind), kind):
-                    value = Path(value)
-                object.__setattr__(self, name, value)
-
-        @classmethod
-        def model_validate(cls, data: dict) -> Any:
-            return cls(**data)
-
-        def model_dump(self, mode: str = "python") -> dict:
-            out = {}
-            for k, v in vars(self).items():
-                if isinstance(v, BaseModel):
-                    v = v.model_dump(mode)
-                elif mode == "json" and isinstance(v, Path):
-                    v = str(v)
-                out[k] = v
-            return out
-
-        def model_dump_json(self) -> str:
-            return json.dumps(self.model_dump("json"))
-
-    mod.BaseModel = BaseModel
-    mod.ValidationError = ValidationError
-    mod.ConfigDict = dict
-    mod.Field = lambda default=None, **kw: default
-    mod.model_validator = lambda **kw: lambda f: f
-    sys.modules["pydantic"] = mod
-
-
-try:
-    import pydantic  # noqa: F401
-except ModuleNotFoundError:
-    _pydantic_fallback()
-from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
-from dsgan.config.base import load_config  # noqa: E402
-from dsgan.config.dsgan import DSGANConfig  # noqa: E402
-from dsgan.devices import resolve_device  # noqa: E402
-from dsgan.inference.degrade import DegradeOptions, degrade_folder  # noqa: E402
-from dsgan.models.dsgan import Discriminator, Generator  # noqa: E402
-from dsgan.ops.filters import HighPass  # noqa: E402
-from dsgan.ops.resize import crop_to_multiple, imresize  # noqa: E402
-from dsgan.training.dsgan_trainer import DSGANTrainer  # noqa: E402
+from dsgan.config.base import load_config
+from dsgan.config.dsgan import DSGANConfig
+from dsgan.devices import resolve_device
+from dsgan.inference.degrade import DegradeOptions, degrade_folder
+from dsgan.models.dsgan import Discriminator, Generator
+from dsgan.ops.filters import HighPass
+from dsgan.ops.resize import crop_to_multiple, imresize
+from dsgan.training.dsgan_trainer import DSGANTrainer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -143,15 +83,6 @@ def peak_memory_mb(device: torch.device) -> float:
 def reset_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-
-
-def bf16_supported(device: torch.device) -> bool:
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def write_images(folder: Path, n: int, size: int, seed: int) -> None:
@@ -298,10 +229,9 @@ def bench_training(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     dev = args.device
     hr = work / "hr"
     write_images(hr, 8, args.crop * 4 + 16, seed=1)
-    amp = args.amp
-    if amp == "auto":
-        amp = "bf16" if bf16_supported(dev) else "off"
-    fast = make_trainer(args, hr, work / "run_fast", amp, args.compile)
+    fast = make_trainer(args, hr, work / "run_fast", args.amp, args.compile)
+    # what --amp resolved to on this device ("auto": the trainer's default choice)
+    amp = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}[fast.amp]
     fast32 = make_trainer(args, hr, work / "run_fast32", "off", False)
     fast32.g.load_state_dict(fast.g.state_dict())
     fast32.d.load_state_dict(fast.d.state_dict())
@@ -535,7 +465,7 @@ def main() -> int:
     args.batch_size = args.batch_size or (8 if q else 16)
     args.crop = args.crop or (32 if q else 48)
     args.iterations = args.iterations or (4 if q else 8)
-    args.degrade_images = args.degrade_images or (6 if q else 12)
+    args.degrade_images = args.degrade_images or (12 if q else 32)
     args.degrade_size = args.degrade_size or 512
     if args.threads:
         torch.set_num_threads(args.threads)
