@@ -321,6 +321,20 @@ def test_output_inside_input_is_refused(tmp_path, make_images, capsys, caplog, c
     assert snapshot(src) == before  # not even an empty folder created
 
 
+@pytest.mark.parametrize("flag", ["--hr", "--lr"])
+def test_sr_train_run_dir_inside_an_input_is_refused(tmp_path, make_images, capsys, caplog, flag):
+    make_images(tmp_path / "lr", 2, 12)
+    make_images(tmp_path / "hr", 2, 24)
+    before = snapshot(tmp_path)
+    folder = tmp_path / flag.lstrip("-")
+    argv = ["sr-train", "--lr", str(tmp_path / "lr"), "--hr", str(tmp_path / "hr")]
+    argv += ["--scale", "2", "--device", "cpu", "--out", str(folder / "run")]
+    code, _, err = run_cli(argv, capsys, caplog)
+    assert code == 2
+    assert f"inside the {flag} folder" in err and "outside it" in err
+    assert snapshot(tmp_path) == before  # no run directory created
+
+
 def _disk_full_after(n_bytes: int) -> Callable:
     """A replacement for Image.Image.save that writes ``n_bytes`` then fails like a full disk."""
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from dsgan.cli.common import add_on_error
-from dsgan.devices import resolve_device
+from dsgan.cli.common import add_folder_args, rank_and_device, report_counts
 from dsgan.errors import UserError
 
 NAME = "degrade"
@@ -14,23 +12,17 @@ HELP = "degrade HR images with a trained DSGAN generator (LR images or SDSR/TDSR
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--checkpoint",
-        required=True,
-        help="run dir, generator .safetensors, authors' .pth, or 'bicubic' (no model)",
+    add_folder_args(
+        p,
+        checkpoint_help="run dir, generator .safetensors, authors' .pth, or 'bicubic' (no model)",
+        input_help="folder of HR images",
     )
-    p.add_argument("--input", type=Path, required=True, help="folder of HR images")
-    p.add_argument("--output", type=Path, required=True, help="output folder (created)")
     p.add_argument("--scale", type=int, help="default: the scale the model was trained for")
     p.add_argument("--layout", choices=("lr", "sdsr", "tdsr"), default="sdsr")
     p.add_argument("--tile", type=int, default=0, help="tile size in LR pixels (0 = whole image)")
     p.add_argument("--cleanup", type=int, default=2, help="TDSR clean-up downscale factor")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator's noise input")
-    p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2, help="decoding worker processes")
-    p.add_argument("--batch-size", type=int, default=1, help="images of one size degraded together")
-    p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
-    add_on_error(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,10 +52,7 @@ def run(args: argparse.Namespace) -> int:
         on_error=args.on_error,
         batch_size=args.batch_size,
     )
-    from dsgan.training.distributed import env_rank, local_device
-
-    dist_info = env_rank()  # under torchrun each rank degrades every WORLD_SIZE-th file
-    device = local_device(resolve_device(args.device), dist_info)
+    dist_info, device = rank_and_device(args.device)
     counts = degrade_folder(
         g,
         args.input,
@@ -73,9 +62,4 @@ def run(args: argparse.Namespace) -> int:
         rank=dist_info.rank,
         world_size=dist_info.world_size,
     )
-    part = f" (rank {dist_info.rank} of {dist_info.world_size})" if dist_info.enabled else ""
-    print(
-        f"{counts['written']} written, {counts['existing']} already present, "
-        f"{counts['failed']} failed -> {args.output}{part}"
-    )
-    return 0 if counts["failed"] == 0 else 1
+    return report_counts(counts, args.output, dist_info)

@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dsgan.cli.common import add_config_args, add_on_error, collect_overrides
-from dsgan.config.base import dump_config, load_config, read_yaml
+from dsgan.cli.common import (
+    RUN_FLAGS,
+    add_config_args,
+    add_run_args,
+    check_run_dir,
+    resolve_run_config,
+    stopped_message,
+)
+from dsgan.config.base import dump_config
 from dsgan.config.sr import SRConfig
 
 NAME = "sr-train"
@@ -19,7 +26,6 @@ FLAGS = {
     "val": "data.val",
     "scale": "data.scale",
     "patch": "data.patch",
-    "workers": "data.workers",
     "model": "model.preset",
     "iterations": "iterations",
     "pretrain_iterations": "pretrain_iterations",
@@ -27,10 +33,7 @@ FLAGS = {
     "init": "init",
     "perceptual": "loss.perceptual",
     "perceptual_weights": "loss.perceptual_weights",
-    "device": "device",
-    "out": "out",
-    "seed": "seed",
-    "amp": "amp",
+    **RUN_FLAGS,
 }
 
 
@@ -63,44 +66,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--perceptual", choices=("vgg", "none"))
     p.add_argument("--perceptual-weights", type=Path, help="local torchvision VGG19 weight file")
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
-    p.add_argument("--amp", choices=("off", "bf16", "fp16", "auto"))
-    p.add_argument("--workers", type=int, help="data loader worker processes")
-    p.add_argument("--out", type=Path, help="run directory (default runs/sr)")
-    p.add_argument("--seed", type=int)
-    p.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
-    )
-    add_on_error(p)
-
-
-def resolve(args: argparse.Namespace) -> SRConfig:
-    overrides = collect_overrides(args, FLAGS)
-    if args.psnr_only:
-        overrides["loss.gan"] = False
-    if args.no_fs:
-        overrides["loss.fs"] = False
-    base = None
-    if args.resume and args.out is not None and (args.out / "config.yaml").is_file():
-        base = read_yaml(args.out / "config.yaml")
-    return load_config(SRConfig, args.config, overrides, base=base)
+    add_run_args(p, "runs/sr")
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = resolve(args)
+    extra = {}
+    if args.psnr_only:
+        extra["loss.gan"] = False
+    if args.no_fs:
+        extra["loss.fs"] = False
+    cfg = resolve_run_config(SRConfig, args, FLAGS, extra)
     if args.dry_run:
         print(dump_config(cfg), end="")
         return 0
+    d = cfg.data
+    check_run_dir(cfg.out, {"--pairs": d.pairs, "--lr": d.lr, "--hr": d.hr, "--val": d.val})
     from dsgan.training.sr_trainer import SRTrainer
 
     trainer = SRTrainer(cfg, resume=args.resume, on_error=args.on_error)
     try:
         path = trainer.train()
     except KeyboardInterrupt:
-        print(
-            f"stopped at step {trainer.step}; checkpoint saved. Continue with: "
-            f"dsgan sr-train --out {cfg.out} --resume"
-        )
+        print(stopped_message(NAME, trainer.step, cfg.out))
         return 130
     print(f"SR generator written to {path}")
     return 0

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from dsgan.cli.common import add_on_error
-from dsgan.devices import resolve_device
+from dsgan.cli.common import add_folder_args, rank_and_device, report_counts
 from dsgan.errors import UserError
 
 NAME = "upscale"
@@ -14,13 +12,11 @@ HELP = "super-resolve a folder of images with an `sr-train` model or a BasicSR/E
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--checkpoint",
-        required=True,
-        help="sr-train run dir, generator .safetensors, or a BasicSR/ESRGAN .pth",
+    add_folder_args(
+        p,
+        checkpoint_help="sr-train run dir, generator .safetensors, or a BasicSR/ESRGAN .pth",
+        input_help="folder of LR images",
     )
-    p.add_argument("--input", type=Path, required=True, help="folder of LR images")
-    p.add_argument("--output", type=Path, required=True, help="output folder (created)")
     p.add_argument(
         "--tile",
         type=int,
@@ -30,10 +26,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--overlap", type=int, default=32, help="context pixels around each tile (default 32)"
     )
-    p.add_argument("--batch-size", type=int, default=1, help="images of equal size per batch")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
-    add_on_error(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,16 +41,8 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         on_error=args.on_error,
     )
-    from dsgan.training.distributed import env_rank, local_device
-
-    dist_info = env_rank()  # under torchrun each rank upscales every WORLD_SIZE-th file
-    device = local_device(resolve_device(args.device), dist_info)
+    dist_info, device = rank_and_device(args.device)
     counts = upscale_folder(
         model, args.input, args.output, opts, device, dist_info.rank, dist_info.world_size
     )
-    part = f" (rank {dist_info.rank} of {dist_info.world_size})" if dist_info.enabled else ""
-    print(
-        f"x{info['scale']}: {counts['written']} written, {counts['existing']} already present, "
-        f"{counts['failed']} failed -> {args.output}{part}"
-    )
-    return 0 if counts["failed"] == 0 else 1
+    return report_counts(counts, args.output, dist_info, prefix=f"x{info['scale']}: ")
