@@ -1,0 +1,53 @@
+"""benchmarks/quality.py end to end at a toy budget: every stage runs, results are written, cached
+stages are reused on a rerun. (The figures themselves come from real runs: README, results/.)"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import quality
+
+
+@pytest.mark.slow
+def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> None:
+    from dsgan.metrics import evaluate
+
+    # a two-sample test of a few steps: this checks the plumbing, not the classifier
+    small = functools.partial(
+        evaluate.EvalOptions, ts_iterations=5, ts_train_patches=64, ts_test_patches=32
+    )
+    monkeypatch.setattr(evaluate, "EvalOptions", small)
+    data = tmp_path / "photos"
+    make_images(data / "train", 4, 96, seed=1)
+    make_images(data / "val", 2, 160, seed=2)
+    argv = ["--data", str(data), "--work", str(tmp_path / "work")]
+    argv += ["--results", str(tmp_path / "results"), "--tag", "toy", "--device", "cpu"]
+    argv += ["--jobs", "1", "--corruptions", "noise8", "--modes", "same", "unpaired"]
+    argv += ["--variants", "residual", "--dsgan-iterations", "2", "--dsgan-batch", "2"]
+    argv += ["--dsgan-crop", "8", "--sr-iterations", "2", "--sr-batch", "2", "--sr-patch", "32"]
+    assert quality.main(argv) == 0
+    res = json.loads((tmp_path / "results" / "quality-toy-noise8.json").read_text())
+    methods = res["corruptions"]["noise8"]["methods"]
+    assert set(methods) == {"bicubic", "oracle", "dsgan-same-residual", "dsgan-unpaired-residual"}
+    for m in methods.values():
+        assert 5 < m["sr"]["psnr"] < 60 and 0 < m["sr"]["ssim"] <= 1
+        assert 0 <= m["realism"]["two_sample_accuracy"] <= 1
+    # the real LR carries sigma-8 noise and the oracle reproduces it; bicubic has far less
+    real = methods["oracle"]["realism"]["noise_sigma_real"]
+    assert 6 < real < 11
+    assert abs(methods["oracle"]["realism"]["noise_sigma_gen"] - real) < 1.5
+    assert methods["bicubic"]["realism"]["noise_sigma_gen"] < real - 3
+    md = (tmp_path / "results" / "quality-toy-noise8.md").read_text()
+    assert "| oracle |" in md and "gap closed" in md
+    assert (tmp_path / "results" / "quality-toy-noise8-lr.png").is_file()
+    # a rerun reuses every trained model (no checkpoint is rewritten)
+    ckpts = sorted((tmp_path / "work").rglob("generator.safetensors"))
+    stamps = [p.stat().st_mtime_ns for p in ckpts]
+    assert quality.main(argv) == 0
+    assert [p.stat().st_mtime_ns for p in ckpts] == stamps
