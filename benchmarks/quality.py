@@ -24,6 +24,7 @@ Results: ``benchmarks/results/quality-<tag>.json`` and ``.md``, and a picture.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -100,6 +101,13 @@ def _seeded(name: str, salt: int) -> torch.Generator:
     return torch.Generator().manual_seed(salt * 1_000_003 + zlib.crc32(name.encode()))
 
 
+def keyed(folder: Path, name: str, settings: Any) -> Path:
+    """``folder/name-<hash of settings>``: a cached stage is reused only for the very same settings
+    (a run of another budget, data set or code path gets its own directory, never a stale one)."""
+    blob = json.dumps(settings, sort_keys=True, default=str).encode()
+    return folder / f"{name}-{hashlib.sha256(blob).hexdigest()[:10]}"
+
+
 def _write_set(files: list[Path], out: Path, fn: Any) -> None:
     if out.is_dir() and len(list(out.glob("*.png"))) == len(files):
         return
@@ -118,7 +126,8 @@ def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) 
     def down(x: torch.Tensor) -> torch.Tensor:
         return imresize(crop_to_multiple(x, SCALE), 1 / SCALE).clamp(0, 1)
 
-    d = work / "data"
+    # keyed by the photos (names and sizes), so another --data never meets this cache
+    d = keyed(work, "data", [(f.parent.name, f.name, f.stat().st_size) for f in train + val])
     sets = {
         "train_hr": d / "train_hr",  # clean HR, cropped to a multiple of the scale
         "val_hr": d / "val_hr",
@@ -183,7 +192,6 @@ def dsgan_jobs(
                 "loss.perceptual": "none",
                 "device": args.device,
                 "seed": args.seed,
-                "out": str(work / name / key),
                 "log_every": 50,
                 "image_every": max(100, b.dsgan_iterations // 4),
                 "checkpoint_every": max(100, b.dsgan_iterations // 4),
@@ -191,13 +199,15 @@ def dsgan_jobs(
             for section, values in VARIANTS[variant].items():
                 for k, v in values.items():
                     o[f"{section}.{k}"] = v
+            o["out"] = str(keyed(work / name, key, o))
             jobs[key] = {"kind": "dsgan", "out": o["out"], "overrides": o, "threads": threads}
     return jobs
 
 
 def sr_job(
-    lr_dir: Path, hr_dir: Path, out: Path, b: Budget, args: argparse.Namespace, threads: int
+    lr_dir: Path, hr_dir: Path, folder: Path, b: Budget, args: argparse.Namespace, threads: int
 ) -> dict[str, Any]:
+    """An SR training on (lr_dir, hr_dir) in ``folder``-<hash of its settings>."""
     o = {
         "data.lr": str(lr_dir),
         "data.hr": str(hr_dir),
@@ -212,12 +222,13 @@ def sr_job(
         "optim.milestones": [int(b.sr_iterations * 0.6), int(b.sr_iterations * 0.85)],
         "device": args.device,
         "seed": args.seed,
-        "out": str(out),
         "log_every": 50,
         "image_every": b.sr_iterations,
         "checkpoint_every": max(100, b.sr_iterations // 4),
         "val_every": 10 * b.sr_iterations,
     }
+    out = keyed(folder.parent, folder.name, o)
+    o["out"] = str(out)
     return {"kind": "sr", "out": str(out), "overrides": o, "threads": threads}
 
 
@@ -298,8 +309,6 @@ def lr_set(
     split: str,
     gen_paths: dict[str, str],
     sets: dict[str, Path],
-    work: Path,
-    name: str,
     device: torch.device,
 ) -> Path:
     """Folder of the LR images ``method`` makes of the ``split`` (``train`` or ``val``) photos."""
@@ -311,7 +320,7 @@ def lr_set(
     }
     if (method, split) in fixed:
         return sets[fixed[method, split]]
-    out = work / name / f"{split}_lr" / method
+    out = Path(gen_paths[method]).parent / f"{split}_lr"  # inside the generator's run
     g, _ = load_generator(gen_paths[method])
     seed = 11 if split == "train" else 7
     opts = DegradeOptions(scale=SCALE, layout="lr", workers=0, seed=seed)
@@ -412,8 +421,8 @@ def run_corruption(
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     gen_paths = run_jobs(train_job, dsgan_jobs(sets, work, name, b, args, threads), args.jobs)
     methods = ["bicubic", "oracle", *gen_paths]
-    train_lr = {m: lr_set(m, "train", gen_paths, sets, work, name, device) for m in methods}
-    val_lr = {m: lr_set(m, "val", gen_paths, sets, work, name, device) for m in methods}
+    train_lr = {m: lr_set(m, "train", gen_paths, sets, device) for m in methods}
+    val_lr = {m: lr_set(m, "val", gen_paths, sets, device) for m in methods}
     sr_paths = run_jobs(
         train_job,
         {
