@@ -62,6 +62,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "faithful": {"model": {"output": "sigmoid", "noise_channels": 0}},
     "improved": {"model": {"output": "highpass", "noise_channels": 3}},
     "residual": {"model": {"output": "residual", "noise_channels": 3}},
+    # residual + the 8x8 block-grid phase as input (for JPEG; see Generator.block_period)
+    "blocks": {"model": {"output": "residual", "noise_channels": 3, "block_period": 8}},
 }
 
 

@@ -110,9 +110,12 @@ def test_tdsr_and_lr_layouts(tmp_path: Path, make_images) -> None:
     assert (got - bicubic).abs().max() <= 0.5 / 255 + 1e-6  # only 8-bit rounding
 
 
-def test_batched_and_tiled_match_single_untiled(tmp_path: Path, make_images) -> None:
+@pytest.mark.parametrize("block_period", [0, 4])
+def test_batched_and_tiled_match_single_untiled(tmp_path: Path, make_images, block_period) -> None:
+    """Noise and block phase are laid over the whole image before tiling (tile 5 is not a
+    multiple of the period: a per-tile phase would differ)."""
     torch.manual_seed(0)
-    g = Generator(n_res_blocks=2, channels=8, output="residual", noise_channels=2)
+    g = Generator(2, 8, output="residual", noise_channels=2, block_period=block_period)
     torch.nn.init.normal_(g.block_output.weight, std=0.05)  # not the identity
     make_images(tmp_path / "hr", 5, [32, 32, 24, 32, 32])
     results = {}
@@ -176,3 +179,18 @@ def test_failed_hr_write_removes_its_lr_partner(tmp_path: Path, make_images, mon
     monkeypatch.undo()
     degrade_folder(None, tmp_path / "hr", tmp_path / "out", opts, torch.device("cpu"))  # rerun
     assert sorted(p.name for p in (tmp_path / "out").rglob("*.png")) == ["img_000.png"] * 2
+
+
+def test_block_period_trains_exports_and_degrades(tmp_path: Path, make_images) -> None:
+    from dsgan.inference.loading import load_generator
+
+    make_images(tmp_path / "hr", 2, 32)
+    run = tmp_path / "run"
+    argv = ["train", "--hr", str(tmp_path / "hr"), "--out", str(run), "--iterations", "2"]
+    assert main([*argv, *TINY, "--set", "model.block_period=4"]) == 0
+    g, _ = load_generator(run)
+    assert g.block_period == 4 and g.block_input[0].in_channels == 3 + 1 + 2
+    out = tmp_path / "lr"
+    argv = ["degrade", "--checkpoint", str(run), "--input", str(tmp_path / "hr"), "--output"]
+    assert main([*argv, str(out), "--layout", "lr", "--workers", "0", "--tile", "6"]) == 0
+    assert load_image(out / "img_000.png").shape == (3, 16, 16)

@@ -11,6 +11,7 @@ import torch
 
 from dsgan.errors import UserError
 from dsgan.models import Discriminator, Generator, load_authors_checkpoint
+from dsgan.models.dsgan import block_phase
 
 
 def n_params(net: torch.nn.Module) -> int:
@@ -70,6 +71,30 @@ def test_noise_channels_random_per_call_but_reproducible_with_fixed_noise():
         c = g(x)
         torch.manual_seed(5)
         assert torch.equal(c, g(x))
+
+
+def test_block_phase_is_a_sawtooth_restarting_at_every_block_boundary():
+    ph = block_phase(2, 3, 10, 4, offsets=torch.tensor([[0, 0], [1, 2]]))
+    assert ph.shape == (2, 2, 3, 10) and ph.dtype == torch.float32
+    assert ph[0, 0, 0].tolist() == [0, 0.25, 0.5, 0.75, 0, 0.25, 0.5, 0.75, 0, 0.25]
+    assert ph[0, 1, :, 0].tolist() == [0, 0.25, 0.5]
+    assert ph[1, 0, 0, :4].tolist() == [0.25, 0.5, 0.75, 0]  # shifted by ox = 1
+    assert ph[1, 1, :, 0].tolist() == [0.5, 0.75, 0]  # shifted by oy = 2
+    assert torch.equal(block_phase(1, 3, 10, 4), ph[:1])  # default: grid at the top-left pixel
+
+
+def test_block_period_adds_two_input_channels_and_g_follows_the_phase():
+    torch.manual_seed(0)
+    g = Generator(2, 8, output="residual", block_period=8)
+    assert g.block_input[0].in_channels == 5
+    torch.nn.init.normal_(g.block_output.weight, std=0.05)
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        default = g(x)
+        assert torch.equal(default, g(x, None, block_phase(1, 16, 16, 8)))
+        shifted = g(x, None, block_phase(1, 16, 16, 8, torch.tensor([[3, 0]])))
+    assert (default - shifted).abs().max() > 1e-3
+    assert Generator(block_period=0).block_input[0].in_channels == 3  # the paper's G unchanged
 
 
 def test_receptive_radius_bounds_the_dependence():

@@ -28,10 +28,16 @@ class DataConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
+    """G and D sizes and G's variant (``models/dsgan.py``): ``output`` sigmoid (the paper) |
+    residual | highpass; ``noise_channels``: N(0, 1) input channels (0 = the paper);
+    ``block_period``: block-grid phase input for block-coded degradations such as JPEG (8), 0 = off
+    (the paper)."""
+
     n_res_blocks: int = Field(8, ge=1)
     channels: int = Field(64, ge=8)
     output: Literal["sigmoid", "residual", "highpass"] = "sigmoid"
     noise_channels: int = Field(0, ge=0)
+    block_period: int = Field(0, ge=0, le=64)
     d_channels: int = Field(64, ge=8)
 
 

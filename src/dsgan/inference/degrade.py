@@ -30,7 +30,7 @@ from tqdm import tqdm
 from dsgan.errors import ImageError, UserError
 from dsgan.inference.safety import check_output_folder
 from dsgan.io.images import copy_image, decodes_verbatim, list_images, load_image, save_image
-from dsgan.models.dsgan import Generator
+from dsgan.models.dsgan import Generator, block_phase
 from dsgan.ops.resize import crop_to_multiple, imresize
 from dsgan.ops.tiling import tiled_apply
 
@@ -67,11 +67,15 @@ def apply_generator(
     """G on bicubic LR images (N, 3, h, w) in [0, 1] -> (N, 3, h, w) in [0, 1], tiled if asked.
 
     G's noise input (if any) is drawn per image from its seed (``seed``: one per image, or one
-    int for N = 1) for the whole image before tiling, so tiled, untiled and batched outputs agree.
+    int for N = 1) and its block-phase input (if any) laid from each image's top-left pixel, both
+    for the whole image before tiling, so tiled, untiled and batched outputs agree.
     """
     if g is None:
         return lr.clamp(0, 1)
     x = lr
+    if g.block_period:  # the grid of the whole image, before tiling
+        phase = block_phase(lr.shape[0], *lr.shape[-2:], g.block_period, device=lr.device)
+        x = torch.cat([x, phase.to(lr)], dim=1)
     if g.noise_channels:
         seeds = [seed] if isinstance(seed, int) else list(seed)
         if len(seeds) != lr.shape[0]:
@@ -84,10 +88,12 @@ def apply_generator(
                 for sd in seeds
             ]
         )
-        x = torch.cat([lr, noise.to(lr)], dim=1)
+        x = torch.cat([x, noise.to(lr)], dim=1)
+    n_phase = 2 if g.block_period else 0
 
     def fn(t: torch.Tensor) -> torch.Tensor:
-        return g(t[:, :3], t[:, 3:] if g.noise_channels else None)
+        noise = t[:, 3 + n_phase :] if g.noise_channels else None
+        return g(t[:, :3], noise, t[:, 3 : 3 + n_phase] if n_phase else None)
 
     return tiled_apply(fn, x, tile, overlap=g.receptive_radius + 2).clamp(0, 1)
 

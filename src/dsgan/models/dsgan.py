@@ -43,6 +43,10 @@ class Generator(nn.Module):
         noise_channels: extra input channels of N(0, 1) noise drawn per call (0 = faithful,
             deterministic G). Random input lets G produce noise that is independent of the
             image content, as real sensor noise is.
+        block_period: if > 0, two more input channels say where each pixel sits in a grid of
+            ``block_period``-pixel blocks (:func:`block_phase`; 8 for JPEG). A convolutional G
+            is translation-invariant and cannot otherwise place artefacts on a fixed block grid
+            (0 = faithful).
 
     Shapes: (N, 3, H, W) in [0, 1] -> (N, 3, H, W); ``sigmoid`` output lies in (0, 1), ``residual``
     output is unclamped (clamp before saving).
@@ -54,14 +58,17 @@ class Generator(nn.Module):
         channels: int = 64,
         output: Literal["sigmoid", "residual", "highpass"] = "sigmoid",
         noise_channels: int = 0,
+        block_period: int = 0,
     ) -> None:
         super().__init__()
         if output not in ("sigmoid", "residual", "highpass"):
             raise ValueError(f"output must be sigmoid, residual or highpass, got {output!r}")
         self.output = output
         self.noise_channels = noise_channels
+        self.block_period = block_period
+        extra = noise_channels + (2 if block_period else 0)
         self.block_input = nn.Sequential(
-            nn.Conv2d(3 + noise_channels, channels, kernel_size=3, padding=1), nn.PReLU()
+            nn.Conv2d(3 + extra, channels, kernel_size=3, padding=1), nn.PReLU()
         )
         self.res_blocks = nn.ModuleList(ResidualBlock(channels) for _ in range(n_res_blocks))
         self.block_output = nn.Conv2d(channels, 3, kernel_size=3, padding=1)
@@ -75,22 +82,58 @@ class Generator(nn.Module):
         """Pixels of context one output pixel depends on, per side (for tiling)."""
         return 2 + 2 * len(self.res_blocks)
 
-    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (N, 3, H, W) in [0, 1]; noise: optional (N, noise_channels, H, W) to fix the draw."""
-        h = x
+    def forward(
+        self,
+        x: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        phase: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """x: (N, 3, H, W) in [0, 1]; noise: optional (N, noise_channels, H, W) to fix the draw;
+        phase: optional (N, 2, H, W) block phase (:func:`block_phase`; default: the grid starts
+        at the top-left pixel, as a JPEG's does)."""
+        parts = [x]
         if self.noise_channels:
             if noise is None:
                 noise = torch.randn(
                     x.shape[0], self.noise_channels, *x.shape[2:], device=x.device, dtype=x.dtype
                 )
-            h = torch.cat([x, noise], dim=1)
-        h = self.block_input(h)
+            parts.append(noise.to(x.dtype))
+        if self.block_period:
+            if phase is None:
+                phase = block_phase(x.shape[0], *x.shape[2:], self.block_period, device=x.device)
+            parts.append(phase.to(x.dtype))
+        h = self.block_input(torch.cat(parts, dim=1) if len(parts) > 1 else x)
         for block in self.res_blocks:
             h = block(h)
         h = self.block_output(h)
         if self.output == "sigmoid":
             return torch.sigmoid(h)
         return x + (self.detail(h) if self.detail is not None else h)
+
+
+def block_phase(
+    n: int,
+    height: int,
+    width: int,
+    period: int,
+    offsets: torch.Tensor | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Where each pixel sits in a grid of ``period``-pixel blocks: (N, 2, H, W) float32 in [0, 1).
+
+    Channel 0 is ``((x + ox) mod period) / period``, channel 1 the same for y: a sawtooth that
+    restarts at every block boundary. ``offsets``: (N, 2) integer (ox, oy) per image (random in
+    training, so G learns to follow the channels); None = 0, the grid of an image's own JPEG
+    blocks, which start at its top-left pixel.
+    """
+    xs = torch.arange(width, device=device).view(1, 1, width)
+    ys = torch.arange(height, device=device).view(1, height, 1)
+    if offsets is None:
+        offsets = torch.zeros(n, 2, dtype=torch.long, device=device)
+    offsets = offsets.to(device=device, dtype=torch.long)
+    px = (xs + offsets[:, 0].view(n, 1, 1)) % period
+    py = (ys + offsets[:, 1].view(n, 1, 1)) % period
+    return torch.stack([px.expand(n, height, width), py.expand(n, height, width)], 1) / period
 
 
 class Discriminator(nn.Module):

@@ -31,7 +31,7 @@ from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
 from dsgan.errors import UserError
 from dsgan.losses import AdversarialLoss, ColorLoss, build_perceptual_loss
-from dsgan.models.dsgan import Discriminator, Generator
+from dsgan.models.dsgan import Discriminator, Generator, block_phase
 from dsgan.ops.filters import HighPass, LowPass
 from dsgan.ops.resize import imresize
 from dsgan.training import checkpoint as ckpt
@@ -60,7 +60,7 @@ OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
 
 def build_generator(cfg: DSGANConfig) -> Generator:
     m = cfg.model
-    return Generator(m.n_res_blocks, m.channels, m.output, m.noise_channels)
+    return Generator(m.n_res_blocks, m.channels, m.output, m.noise_channels, m.block_period)
 
 
 class DSGANTrainer:
@@ -245,8 +245,13 @@ class DSGANTrainer:
         hp = self.highpass if lc.highpass else (lambda t: t)
         warm = self.step < self.cfg.optim.warmup_identity
         g_params, d_params = list(self.g.parameters()), list(self.d.parameters())
+        phase = None
+        if self.cfg.model.block_period:  # a random grid offset per image: G must follow it
+            p = self.cfg.model.block_period
+            offsets = torch.randint(p, (xb.shape[0], 2))
+            phase = block_phase(xb.shape[0], *xb.shape[2:], p, offsets, dev)
         with autocast(dev, self.amp):
-            xd = g(xb)
+            xd = g(xb, None, phase)
         xd32 = xd.float()
         out: dict[str, torch.Tensor] = {}
         if warm:
