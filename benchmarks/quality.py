@@ -251,7 +251,7 @@ def load_folder(folder: Path) -> dict[str, torch.Tensor]:
 def sr_scores(gen_path: str, test_lr: Path, val_hr: Path, device: torch.device) -> dict[str, float]:
     """PSNR/SSIM (RGB, 8-pixel border) of the SR model on the real corrupted test LR."""
     from dsgan.inference.upscale import load_sr_model
-    from dsgan.training.sr_trainer import sr_quality
+    from dsgan.metrics.reference import sr_quality
 
     g = load_sr_model(gen_path)[0].to(device).eval()
     hr = load_folder(val_hr)

@@ -8,8 +8,8 @@ import torchvision
 
 from dsgan.config.sr import SRConfig, SRLossConfig
 from dsgan.losses.sr import SRLoss
+from dsgan.metrics.reference import sr_quality
 from dsgan.models import VGGDiscriminator
-from dsgan.training.sr_trainer import psnr, rgb_to_y, sr_quality, ssim
 
 
 @pytest.fixture(autouse=True)
@@ -81,11 +81,16 @@ def test_psnr_only_config_builds_no_vgg() -> None:
     assert SRLoss(cfg.loss).perceptual is None
 
 
-def test_metrics() -> None:
-    x = torch.rand(1, 3, 24, 24)
-    assert float(ssim(x, x)[0]) == pytest.approx(1.0)
-    assert float(psnr(x, (x + 0.1).clamp(0, 1))[0]) > 19.0
-    y = rgb_to_y(torch.ones(1, 3, 2, 2))
-    assert torch.allclose(y, torch.full_like(y, 235 / 255), atol=1e-4)
+def test_sr_quality_quantises_crops_and_uses_luma() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, 24, 24, generator=g)
     p, s = sr_quality(x, x, crop=4, space="y")
-    assert p > 100 and s == pytest.approx(1.0)
+    assert p == float("inf") and s == pytest.approx(1.0)
+    # differences below half an 8-bit level vanish in the quantisation
+    assert sr_quality(x + 0.1 / 255, x, crop=4, space="rgb")[0] > 40
+    y = (x + 0.1).clamp(0, 1)
+    y[..., :4, :] = 0  # damage inside the cropped border only is not counted
+    p_crop, _ = sr_quality(y, (x + 0.1).clamp(0, 1), crop=4, space="rgb")
+    assert p_crop > 40
+    p_rgb, s_rgb = sr_quality(x, (x + 0.1).clamp(0, 1), crop=0, space="rgb")
+    assert 19.0 < p_rgb < 21.5 and s_rgb < 1.0

@@ -79,6 +79,19 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> float:
     )
 
 
+def sr_quality(sr: torch.Tensor, hr: torch.Tensor, crop: int, space: str) -> tuple[float, float]:
+    """(PSNR, SSIM) as SR papers report them: both images quantised to 8 bit, ``crop`` border
+    pixels removed per side, on luma (``space="y"``) or ``"rgb"``.
+
+    Args:
+        sr, hr: (1, 3, H, W) or (3, H, W) images in [0, 1] (``sr`` is clamped).
+    """
+    a = sr.reshape(sr.shape[-3:]).clamp(0, 1).mul(255).round().div(255)
+    b = hr.reshape(hr.shape[-3:]).clamp(0, 1).mul(255).round().div(255)
+    a, b = (prepare(t, y_channel=space == "y", crop_border=crop) for t in (a, b))
+    return psnr(a, b), ssim(a, b)
+
+
 def color_psnr(x: torch.Tensor, y: torch.Tensor, kernel_size: int = 5) -> float:
     """PSNR of the ``kernel_size`` box low-passes of (C, H, W) images in [0, 1]."""
     _check_pair(x, y)

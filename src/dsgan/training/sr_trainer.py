@@ -25,6 +25,7 @@ from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
 from dsgan.errors import UserError
 from dsgan.losses.sr import SRLoss
+from dsgan.metrics.reference import sr_quality
 from dsgan.models.checkpoint_compat import load_into, load_rrdb_state
 from dsgan.models.rrdb import RRDBNet
 from dsgan.models.vgg_discriminator import VGGDiscriminator
@@ -58,54 +59,6 @@ def init_state(path: Path) -> dict[str, torch.Tensor]:
         if "g" in groups and "conv_first.weight" in groups["g"]:
             return groups["g"]
     return load_rrdb_state(path)
-
-
-# ----------------------------------------------------------------------------- validation metrics
-def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) RGB in [0, 1] -> (N, 1, H, W) BT.601 luma in [16/255, 235/255] (as MATLAB)."""
-    w = x.new_tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1)
-    return (x * w).sum(1, keepdim=True) / 255.0 + 16.0 / 255.0
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-image PSNR in dB of (N, C, H, W) images in [0, 1] -> (N,)."""
-    mse = (a.double() - b.double()).pow(2).flatten(1).mean(1)
-    return 10 * torch.log10(1.0 / mse.clamp_min(1e-12))
-
-
-def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-image SSIM (Gaussian 11x11, sigma 1.5, valid; Wang et al.) of (N, C, H, W) in [0, 1]
-    -> (N,), the mean over channels."""
-    a, b = a.double(), b.double()
-    x = torch.arange(11, dtype=torch.float64) - 5
-    k1 = torch.exp(-(x**2) / (2 * 1.5**2))
-    k1 = k1 / k1.sum()
-    c = a.shape[1]
-    win = torch.outer(k1, k1).expand(c, 1, 11, 11).to(a.device)
-
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, win, groups=c)
-
-    c1, c2 = 0.01**2, 0.03**2
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a**2
-    var_b = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    num = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
-    den = (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
-    return (num / den).flatten(1).mean(1)
-
-
-def sr_quality(sr: torch.Tensor, hr: torch.Tensor, crop: int, space: str) -> tuple[float, float]:
-    """(PSNR, SSIM) of (1, 3, H, W) images in [0, 1], quantised to 8 bit, ``crop`` border
-    pixels removed, on luma (``y``) or ``rgb``."""
-    sr = sr.clamp(0, 1).mul(255).round().div(255)
-    hr = hr.mul(255).round().div(255)
-    if crop:
-        sr, hr = sr[..., crop:-crop, crop:-crop], hr[..., crop:-crop, crop:-crop]
-    if space == "y":
-        sr, hr = rgb_to_y(sr), rgb_to_y(hr)
-    return float(psnr(sr, hr)[0]), float(ssim(sr, hr)[0])
 
 
 class SRTrainer:
