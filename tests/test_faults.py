@@ -138,3 +138,79 @@ def test_rollback_target_gives_up_after_repeated_rollbacks(tmp_path) -> None:
         assert weights.name == "step_00000004.safetensors"
     with pytest.raises(UserError, match="keeps diverging"):
         rollback_target(tmp_path, counts, 5)
+
+
+def test_sr_training_skips_and_rolls_back_like_dsgan(tmp_path, make_images, caplog):
+    """The SR trainer shares the loop: skipped steps are redone, a rollback restores step 4."""
+    from dsgan.config.sr import SRConfig
+    from dsgan.training.sr_trainer import SRTrainer
+
+    make_images(tmp_path / "lr", 3, 16)
+    make_images(tmp_path / "hr", 3, 32)
+    cfg = load_config(
+        SRConfig,
+        overrides={
+            "data.lr": str(tmp_path / "lr"),
+            "data.hr": str(tmp_path / "hr"),
+            "data.scale": 2,
+            "data.patch": 16,
+            "model.nf": 8,
+            "model.nb": 1,
+            "model.gc": 4,
+            "loss.gan": False,
+            "iterations": 12,
+            "batch_size": 2,
+            "out": str(tmp_path / "run"),
+            "device": "cpu",
+            "amp": "off",
+            "checkpoint_every": 4,
+            "image_every": 1000,
+        },
+    )
+    trainer = SRTrainer(cfg)
+    calls = {"n": 0}
+    bad = set(range(6, 12))
+
+    def nan_output(module, args, out):
+        n, calls["n"] = calls["n"], calls["n"] + 1
+        return out * float("nan") if n in bad else out
+
+    trainer.g.register_forward_hook(nan_output)
+    with caplog.at_level(logging.WARNING):
+        out = trainer.train()
+    assert caplog.text.count("step skipped") == len(bad)
+    assert "rolling back to step_00000004.safetensors" in caplog.text
+    assert trainer.step == 12 and calls["n"] == 12 + len(bad) + 2 + 1  # + the final sample grid
+    groups, meta = ckpt.read_weights(out)
+    assert meta["step"] == "12" and all(torch.isfinite(t).all() for t in groups["g"].values())
+
+
+def test_sr_out_of_memory_is_a_user_error(tmp_path, make_images, monkeypatch):
+    from dsgan.config.sr import SRConfig
+    from dsgan.training.sr_trainer import SRTrainer
+
+    make_images(tmp_path / "lr", 2, 16)
+    make_images(tmp_path / "hr", 2, 32)
+    cfg = load_config(
+        SRConfig,
+        overrides={
+            "data.lr": str(tmp_path / "lr"),
+            "data.hr": str(tmp_path / "hr"),
+            "data.scale": 2,
+            "data.patch": 16,
+            "model.preset": "small",
+            "loss.gan": False,
+            "iterations": 2,
+            "batch_size": 2,
+            "out": str(tmp_path / "run"),
+            "device": "cpu",
+        },
+    )
+    trainer = SRTrainer(cfg)
+
+    def oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(trainer, "train_step", oom)
+    with pytest.raises(UserError, match=r"out of memory .*--batch-size 2 and --patch 16"):
+        trainer.train()

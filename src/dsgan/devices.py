@@ -24,3 +24,14 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise UserError(f"--device {name}: MPS is not available here; use --device cpu or auto")
     return device
+
+
+# the exceptions an out-of-memory device raises (torch >= 2.1 has torch.OutOfMemoryError)
+OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
+    e
+    for e in (
+        getattr(torch, "OutOfMemoryError", None),
+        getattr(torch.cuda, "OutOfMemoryError", None),
+    )
+    if e is not None
+)

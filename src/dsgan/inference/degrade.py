@@ -27,6 +27,7 @@ from typing import Literal
 import torch
 from tqdm import tqdm
 
+from dsgan.devices import OOM_ERRORS
 from dsgan.errors import ImageError, UserError
 from dsgan.inference.safety import check_output_folder
 from dsgan.io.images import copy_image, decodes_verbatim, list_images, load_image, save_image
@@ -38,14 +39,6 @@ log = logging.getLogger(__name__)
 Layout = Literal["lr", "sdsr", "tdsr"]
 # one image on its way: (source path, HR (3, H, W), bicubic LR (1, 3, h, w) or None, copy HR file)
 _Item = tuple[Path, torch.Tensor, torch.Tensor | None, bool]
-OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
-    e
-    for e in (
-        getattr(torch, "OutOfMemoryError", None),
-        getattr(torch.cuda, "OutOfMemoryError", None),
-    )
-    if e is not None
-)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from dsgan.config.dsgan import DSGANConfig
 from dsgan.data.dsgan_data import DSGANDataset
@@ -38,24 +36,15 @@ from dsgan.training import checkpoint as ckpt
 from dsgan.training import distributed as distrib
 from dsgan.training.common import (
     FaultCounter,
-    StopFlag,
     autocast,
     autocast_dtype,
     linear_decay,
-    rollback_target,
     seed_everything,
 )
+from dsgan.training.loop import TrainLoop
 from dsgan.training.rundir import RunDir
 
 log = logging.getLogger(__name__)
-OOM_ERRORS: tuple[type[BaseException], ...] = tuple(
-    e
-    for e in (
-        getattr(torch, "OutOfMemoryError", None),
-        getattr(torch.cuda, "OutOfMemoryError", None),
-    )
-    if e is not None
-)
 
 
 def build_generator(cfg: DSGANConfig) -> Generator:
@@ -63,8 +52,10 @@ def build_generator(cfg: DSGANConfig) -> Generator:
     return Generator(m.n_res_blocks, m.channels, m.output, m.noise_channels, m.block_period)
 
 
-class DSGANTrainer:
+class DSGANTrainer(TrainLoop):
     """Trains G and D per ``cfg``; ``resume`` continues from the run's latest checkpoint."""
+
+    desc = "dsgan train"
 
     def __init__(
         self,
@@ -102,14 +93,7 @@ class DSGANTrainer:
         self.step = 0
         self.faults = FaultCounter()
         self.rollbacks: dict[str, int] = {}  # checkpoint name -> rollbacks to it
-        # checked before RunDir rewrites RUN/config.yaml, so a refused resume leaves the run intact
-        if resume:
-            self._resume()
-        elif ckpt.latest_checkpoint(Path(cfg.out) / "checkpoints") is not None:
-            raise UserError(
-                f"{cfg.out} already holds a training run; pass --resume to continue it "
-                "or choose another --out"
-            )
+        self._start(resume)
         self.run = RunDir(cfg.out, cfg, active=rank == 0)
 
     def _wrap(self, net: torch.nn.Module) -> torch.nn.Module:
@@ -168,14 +152,6 @@ class DSGANTrainer:
         distrib.barrier()
         return path
 
-    def _resume(self) -> None:
-        folder = Path(self.cfg.out) / "checkpoints"
-        found = ckpt.latest_checkpoint(folder)
-        if found is None:
-            raise UserError(f"--resume: no checkpoint in {folder}")
-        self._load(*found)
-        log.info("resumed from step %d (%s)", self.step, found[0].name)
-
     def _load(self, weights: Path, state_path: Path) -> None:
         groups, meta = ckpt.read_weights(weights)
         if meta.get("kind") != "dsgan":
@@ -216,10 +192,6 @@ class DSGANTrainer:
                 f"{weights}: checkpoint of another model configuration ({'; '.join(diffs)}); "
                 "resume with the run's own config or choose another --out"
             )
-
-    def _rollback(self) -> None:
-        self._load(*rollback_target(self.run.checkpoints, self.rollbacks, self.faults.consecutive))
-        self.faults.ok()
 
     # ----------------------------------------------------------------- the step
     def _prepare(self, hr_u8: torch.Tensor, real_u8: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -297,75 +269,22 @@ class DSGANTrainer:
         )
         return step_loader(self.data, sampler, c.data.workers, self.device.type == "cuda")
 
-    def train(self) -> Path:
-        """Run until ``cfg.iterations``; returns the path of the exported generator."""
-        try:
-            return self._train()
-        except OOM_ERRORS as exc:
-            c = self.cfg
-            raise UserError(
-                f"out of memory on {self.device} with --batch-size {c.batch_size} and --crop "
-                f"{c.data.crop} (LR pixels; x{c.data.scale} HR crops); use a smaller --crop or "
-                "--batch-size (or --amp bf16) — see docs/SPEED.md for the memory each needs"
-            ) from exc
+    def _nets(self) -> dict[str, torch.nn.Module]:
+        return {"g": self.g, "d": self.d}
 
-    def _train(self) -> Path:
+    def _schedulers(self) -> list[Any]:
+        return [self.sched_g, self.sched_d]
+
+    def _total(self) -> int:
+        return self.cfg.iterations
+
+    def _oom_message(self) -> str:
         c = self.cfg
-        stop = StopFlag()
-        bar = tqdm(
-            total=c.iterations,
-            initial=self.step,
-            desc="dsgan train",
-            unit="it",
-            disable=self.rank != 0,
-            dynamic_ncols=True,
+        return (
+            f"out of memory on {self.device} with --batch-size {c.batch_size} and --crop "
+            f"{c.data.crop} (LR pixels; x{c.data.scale} HR crops); use a smaller --crop or "
+            "--batch-size (or --amp bf16) — see docs/SPEED.md for the memory each needs"
         )
-        self.g.train()
-        self.d.train()
-        last, t0 = self.step, time.perf_counter()
-        with stop.installed():
-            for hr_u8, real_u8 in self._loader():
-                xb, real = self._prepare(hr_u8, real_u8)
-                losses = self.train_step(xb, real)
-                if losses is None:
-                    log.warning("step %d: non-finite loss or gradient, step skipped", self.step)
-                    if self.faults.fault():
-                        self._rollback()
-                        break  # the loader's stream restarts from the restored step
-                    continue
-                self.faults.ok()
-                self.sched_g.step()
-                self.sched_d.step()
-                self.step += 1
-                bar.update(1)
-                if self.step % c.log_every == 0 or self.step == c.iterations:
-                    losses = {k: float(v) for k, v in losses.items()}  # the only loss sync
-                    dt = time.perf_counter() - t0
-                    losses["speed/it_per_s"] = (self.step - last) / max(dt, 1e-9)
-                    losses["lr"] = self.sched_g.get_last_lr()[0]
-                    last, t0 = self.step, time.perf_counter()
-                    self.run.log(self.step, losses)
-                    bar.set_postfix(
-                        {
-                            k.split("/")[-1]: f"{v:.3g}"
-                            for k, v in losses.items()
-                            if k.startswith("loss/")
-                        }
-                    )
-                if self.step % c.image_every == 0 or self.step == c.iterations:
-                    self._save_samples(xb, real)
-                if self.step % c.checkpoint_every == 0 or stop.requested:
-                    self.save()
-                if stop.requested:
-                    break
-        bar.close()
-        if self.step < c.iterations and not stop.requested:
-            return self._train()  # after a rollback
-        if stop.requested:
-            self.run.close()
-            raise KeyboardInterrupt
-        self.save()
-        return self.export()
 
     @torch.no_grad()
     def _save_samples(self, xb: torch.Tensor, real: torch.Tensor) -> None:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from dsgan.config.sr import SRConfig
 from dsgan.data.pairs import PairDataset, load_pair, match_pairs
@@ -33,13 +31,12 @@ from dsgan.ops.tiling import tiled_apply
 from dsgan.training import checkpoint as ckpt
 from dsgan.training.common import (
     FaultCounter,
-    StopFlag,
     autocast,
     autocast_dtype,
     grads_finite,
-    rollback_target,
     seed_everything,
 )
+from dsgan.training.loop import TrainLoop
 from dsgan.training.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -61,8 +58,10 @@ def init_state(path: Path) -> dict[str, torch.Tensor]:
     return load_rrdb_state(path)
 
 
-class SRTrainer:
+class SRTrainer(TrainLoop):
     """Trains RRDBNet (and the VGG-style D) per ``cfg``; ``resume`` continues the run."""
+
+    desc = "dsgan sr-train"
 
     def __init__(self, cfg: SRConfig, resume: bool = False, on_error: str = "skip") -> None:
         self.cfg = cfg
@@ -95,21 +94,16 @@ class SRTrainer:
                 f"(>= {VGGDiscriminator.MIN_SIZE}); use a larger patch or --psnr-only"
             )
         self.loss = SRLoss(cfg.loss).to(self.device) if self.use_gan else None
-        self.run = RunDir(cfg.out, cfg)
         self.step = 0
         self.faults = FaultCounter()
+        self.rollbacks: dict[str, int] = {}
         self.phase = ""
         self._set_phase(self._phase_of(0))
-        if resume:
-            self._resume()
-        elif ckpt.latest_checkpoint(self.run.checkpoints) is not None:
-            raise UserError(
-                f"{cfg.out} already holds a training run; pass --resume to continue "
-                "it or choose another --out"
-            )
-        elif cfg.init is not None:
+        self._start(resume)
+        if not resume and cfg.init is not None:
             load_into(ckpt.unwrap(self.g), init_state(Path(cfg.init)), f"--init {cfg.init}")
             log.info("initialised G from %s", cfg.init)
+        self.run = RunDir(cfg.out, cfg)
 
     # ----------------------------------------------------------------- phases and optimisers
     def _phase_of(self, step: int) -> str:
@@ -161,13 +155,6 @@ class SRTrainer:
             config_json=self.cfg.model_dump_json(),
         )
 
-    def _resume(self) -> None:
-        found = ckpt.latest_checkpoint(self.run.checkpoints)
-        if found is None:
-            raise UserError(f"--resume: no checkpoint in {self.run.checkpoints}")
-        self._load(*found)
-        log.info("resumed from step %d (%s)", self.step, found[0].name)
-
     def _load(self, weights: Path, state_path: Path) -> None:
         groups, meta = ckpt.read_weights(weights)
         if meta.get("kind") != "sr":
@@ -188,10 +175,6 @@ class SRTrainer:
             self.opt_d.load_state_dict(state["opt_d"])
             self.sched_d.load_state_dict(state["sched_d"])
         ckpt.set_rng_state(state["rng"])
-
-    def _rollback(self) -> None:
-        self._load(*rollback_target(self.run.checkpoints, self.rollbacks, self.faults.consecutive))
-        self.faults.ok()
 
     # ----------------------------------------------------------------- the step
     def _prepare(self, lr_u8: torch.Tensor, hr_u8: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -253,74 +236,29 @@ class SRTrainer:
         sampler = StepSampler(len(self.data), c.batch_size, c.seed, self.step, c.total_steps)
         return step_loader(self.data, sampler, c.data.workers, self.device.type == "cuda")
 
-    def train(self) -> Path:
-        """Run until ``cfg.total_steps``; returns the exported generator file."""
+    def _schedulers(self) -> list[Any]:
+        return [self.sched_g] + ([self.sched_d] if self.sched_d is not None else [])
+
+    def _total(self) -> int:
+        return self.cfg.total_steps
+
+    def _before_step(self) -> None:
+        phase = self._phase_of(self.step)
+        if phase != self.phase:
+            log.info("step %d: pre-training done, starting the %s phase", self.step, phase)
+            self._set_phase(phase)
+
+    def _after_step(self, total: int) -> None:
+        if self.val and (self.step % self.cfg.val_every == 0 or self.step == total):
+            self.validate()
+
+    def _oom_message(self) -> str:
         c = self.cfg
-        total = c.total_steps
-        stop = StopFlag()
-        bar = tqdm(
-            total=total, initial=self.step, desc="dsgan sr-train", unit="it", dynamic_ncols=True
+        return (
+            f"out of memory on {self.device} with --batch-size {c.batch_size} and --patch "
+            f"{c.data.patch} (HR pixels); use a smaller --patch or --batch-size, the small "
+            "model (--model small) or --amp bf16"
         )
-        self.g.train()
-        if self.d is not None:
-            self.d.train()
-        last, t0 = self.step, time.perf_counter()
-        rolled_back = False
-        with stop.installed():
-            for lr_u8, hr_u8 in self._loader():
-                if self._phase_of(self.step) != self.phase:
-                    log.info(
-                        "step %d: pre-training done, starting the %s phase",
-                        self.step,
-                        self._phase_of(self.step),
-                    )
-                    self._set_phase(self._phase_of(self.step))
-                lr, hr = self._prepare(lr_u8, hr_u8)
-                losses = self.train_step(lr, hr)
-                if losses is None:
-                    log.warning("step %d: non-finite loss or gradient, step skipped", self.step)
-                    if self.faults.fault():
-                        self._rollback()
-                        rolled_back = True
-                        break  # the loader's stream restarts from the restored step
-                    continue
-                self.faults.ok()
-                self.sched_g.step()
-                if self.sched_d is not None:
-                    self.sched_d.step()
-                self.step += 1
-                bar.update(1)
-                if self.step % c.log_every == 0 or self.step == total:
-                    dt = time.perf_counter() - t0
-                    losses["speed/it_per_s"] = (self.step - last) / max(dt, 1e-9)
-                    losses["lr"] = self.sched_g.get_last_lr()[0]
-                    last, t0 = self.step, time.perf_counter()
-                    self.run.log(self.step, losses)
-                    bar.set_postfix(
-                        {
-                            k.split("/")[-1]: f"{v:.3g}"
-                            for k, v in losses.items()
-                            if k.startswith("loss/")
-                        }
-                    )
-                if self.step % c.image_every == 0 or self.step == total:
-                    self._save_samples(lr, hr)
-                if self.val and (self.step % c.val_every == 0 or self.step == total):
-                    self.validate()
-                if self.step % c.checkpoint_every == 0 or stop.requested:
-                    self.save()
-                if stop.requested:
-                    break
-        bar.close()
-        if rolled_back:
-            return self.train()
-        if stop.requested:
-            self.run.close()
-            raise KeyboardInterrupt
-        if self.step < total:
-            raise UserError(f"training stopped at step {self.step} of {total}")
-        self.save()
-        return self.export()
 
     # ----------------------------------------------------------------- validation, samples
     def _load_val(self) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
