@@ -62,8 +62,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "faithful": {"model": {"output": "sigmoid", "noise_channels": 0}},
     "improved": {"model": {"output": "highpass", "noise_channels": 3}},
     "residual": {"model": {"output": "residual", "noise_channels": 3}},
-    # residual + the 8x8 block-grid phase as input (for JPEG; see Generator.block_period)
-    "blocks": {"model": {"output": "residual", "noise_channels": 3, "block_period": 8}},
+    # residual + the JPEG block-grid phase as input (16: 8x8 luma blocks in 16x16 4:2:0
+    # macroblocks; see Generator.block_period)
+    "blocks": {"model": {"output": "residual", "noise_channels": 3, "block_period": 16}},
 }
 
 

@@ -30,7 +30,7 @@ class DataConfig(StrictModel):
 class ModelConfig(StrictModel):
     """G and D sizes and G's variant (``models/dsgan.py``): ``output`` sigmoid (the paper) |
     residual | highpass; ``noise_channels``: N(0, 1) input channels (0 = the paper);
-    ``block_period``: block-grid phase input for block-coded degradations such as JPEG (8), 0 = off
+    ``block_period``: block-grid phase input for block-coded degradations such as JPEG (16), 0 = off
     (the paper)."""
 
     n_res_blocks: int = Field(8, ge=1)

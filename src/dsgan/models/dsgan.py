@@ -44,7 +44,8 @@ class Generator(nn.Module):
             deterministic G). Random input lets G produce noise that is independent of the
             image content, as real sensor noise is.
         block_period: if > 0, two more input channels say where each pixel sits in a grid of
-            ``block_period``-pixel blocks (:func:`block_phase`; 8 for JPEG). A convolutional G
+            ``block_period``-pixel blocks (:func:`block_phase`; 16 for JPEG with 4:2:0 chroma,
+            whose 8x8 luma blocks sit in 16x16 macroblocks; 8 without). A convolutional G
             is translation-invariant and cannot otherwise place artefacts on a fixed block grid
             (0 = faithful).
 
