@@ -140,34 +140,34 @@ def test_rollback_target_gives_up_after_repeated_rollbacks(tmp_path) -> None:
         rollback_target(tmp_path, counts, 5)
 
 
-def test_sr_training_skips_and_rolls_back_like_dsgan(tmp_path, make_images, caplog):
-    """The SR trainer shares the loop: skipped steps are redone, a rollback restores step 4."""
+def _sr_trainer(tmp_path: Path, make_images, **overrides):
+    """A tiny L1-only SR trainer on 3 random 16 -> 32 pixel pairs (x2)."""
     from dsgan.config.sr import SRConfig
     from dsgan.training.sr_trainer import SRTrainer
 
     make_images(tmp_path / "lr", 3, 16)
     make_images(tmp_path / "hr", 3, 32)
-    cfg = load_config(
-        SRConfig,
-        overrides={
-            "data.lr": str(tmp_path / "lr"),
-            "data.hr": str(tmp_path / "hr"),
-            "data.scale": 2,
-            "data.patch": 16,
-            "model.nf": 8,
-            "model.nb": 1,
-            "model.gc": 4,
-            "loss.gan": False,
-            "iterations": 12,
-            "batch_size": 2,
-            "out": str(tmp_path / "run"),
-            "device": "cpu",
-            "amp": "off",
-            "checkpoint_every": 4,
-            "image_every": 1000,
-        },
-    )
-    trainer = SRTrainer(cfg)
+    base = {
+        "data.lr": str(tmp_path / "lr"),
+        "data.hr": str(tmp_path / "hr"),
+        "data.scale": 2,
+        "data.patch": 16,
+        "model.nf": 8,
+        "model.nb": 1,
+        "model.gc": 4,
+        "loss.gan": False,
+        "batch_size": 2,
+        "out": str(tmp_path / "run"),
+        "device": "cpu",
+        "amp": "off",
+        "image_every": 1000,
+    }
+    return SRTrainer(load_config(SRConfig, overrides={**base, **overrides}))
+
+
+def test_sr_training_skips_and_rolls_back_like_dsgan(tmp_path, make_images, caplog):
+    """The SR trainer shares the loop: skipped steps are redone, a rollback restores step 4."""
+    trainer = _sr_trainer(tmp_path, make_images, iterations=12, checkpoint_every=4)
     calls = {"n": 0}
     bad = set(range(6, 12))
 
@@ -186,27 +186,7 @@ def test_sr_training_skips_and_rolls_back_like_dsgan(tmp_path, make_images, capl
 
 
 def test_sr_out_of_memory_is_a_user_error(tmp_path, make_images, monkeypatch):
-    from dsgan.config.sr import SRConfig
-    from dsgan.training.sr_trainer import SRTrainer
-
-    make_images(tmp_path / "lr", 2, 16)
-    make_images(tmp_path / "hr", 2, 32)
-    cfg = load_config(
-        SRConfig,
-        overrides={
-            "data.lr": str(tmp_path / "lr"),
-            "data.hr": str(tmp_path / "hr"),
-            "data.scale": 2,
-            "data.patch": 16,
-            "model.preset": "small",
-            "loss.gan": False,
-            "iterations": 2,
-            "batch_size": 2,
-            "out": str(tmp_path / "run"),
-            "device": "cpu",
-        },
-    )
-    trainer = SRTrainer(cfg)
+    trainer = _sr_trainer(tmp_path, make_images, iterations=2)
 
     def oom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
