@@ -58,3 +58,19 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     again = sorted((tmp_path / "work").rglob("generator.safetensors"))
     assert len(again) == len(ckpts) + 2 + 2
     assert [p.stat().st_mtime_ns for p in ckpts] == stamps  # the old ones are kept as they were
+
+
+def test_noise_whiteness_known_answers() -> None:
+    import torch
+
+    import noise_whiteness
+
+    g = torch.Generator().manual_seed(0)
+    white = [torch.randn(3, 64, 64, generator=g) * 8 / 255 for _ in range(4)]
+    s = noise_whiteness.residual_stats(white)
+    assert abs(s["lag1"]) < 0.03 and abs(s["lag2"]) < 0.03 and 7 < s["std"] < 9
+    assert 0.55 < s["hf_share"] < 0.68  # the share of the frequency plane above 0.35 c/px
+    # a horizontal [1, 1] blur correlates neighbours: lag-1 autocorrelation 0.5, less HF power
+    blurred = [(w[..., 1:] + w[..., :-1]) / 2 for w in white]
+    b = noise_whiteness.residual_stats(blurred)
+    assert 0.45 < b["lag1"] < 0.55 and abs(b["lag2"]) < 0.05 and b["hf_share"] < s["hf_share"]
