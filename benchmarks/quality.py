@@ -66,6 +66,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # residual + the JPEG block-grid phase as input (16: 8x8 luma blocks in 16x16 4:2:0
     # macroblocks; see Generator.block_period)
     "blocks": {"model": {"output": "residual", "noise_channels": 3, "block_period": 16}},
+    # residual + white noise with a learned per-pixel scale (Generator.noise_injection)
+    "inject": {"model": {"output": "residual", "noise_channels": 3, "noise_injection": True}},
 }
 
 

@@ -173,3 +173,19 @@ def test_fuzz_yaml_file_only_user_errors(text):
         except UserError:
             return
         assert isinstance(cfg, DSGANConfig)
+
+
+def test_noise_injection_needs_noise_channels_and_a_residual_output():
+    from dsgan.config.dsgan import DSGANConfig
+
+    with pytest.raises(UserError, match="noise_injection needs"):
+        load_config(DSGANConfig, overrides={"model.noise_injection": True})
+    cfg = load_config(
+        DSGANConfig,
+        overrides={
+            "model.noise_injection": True,
+            "model.noise_channels": 3,
+            "model.output": "residual",
+        },
+    )
+    assert cfg.model.noise_injection

@@ -110,12 +110,16 @@ def test_tdsr_and_lr_layouts(tmp_path: Path, make_images) -> None:
     assert (got - bicubic).abs().max() <= 0.5 / 255 + 1e-6  # only 8-bit rounding
 
 
-@pytest.mark.parametrize("block_period", [0, 4])
-def test_batched_and_tiled_match_single_untiled(tmp_path: Path, make_images, block_period) -> None:
+@pytest.mark.parametrize(("block_period", "inject"), [(0, False), (4, False), (0, True)])
+def test_batched_and_tiled_match_single_untiled(
+    tmp_path: Path, make_images, block_period, inject
+) -> None:
     """Noise and block phase are laid over the whole image before tiling (tile 5 is not a
     multiple of the period: a per-tile phase would differ)."""
     torch.manual_seed(0)
-    g = Generator(2, 8, output="residual", noise_channels=2, block_period=block_period)
+    g = Generator(2, 8, "residual", 3, block_period=block_period, noise_injection=inject)
+    if inject:
+        torch.nn.init.normal_(g.noise_scale.weight, std=0.05)
     torch.nn.init.normal_(g.block_output.weight, std=0.05)  # not the identity
     make_images(tmp_path / "hr", 5, [32, 32, 24, 32, 32])
     results = {}

@@ -97,6 +97,20 @@ def test_block_period_adds_two_input_channels_and_g_follows_the_phase():
     assert Generator(block_period=0).block_input[0].in_channels == 3  # the paper's G unchanged
 
 
+def test_noise_injection_adds_scaled_white_noise():
+    torch.manual_seed(0)
+    g = Generator(2, 8, output="residual", noise_channels=3, noise_injection=True)
+    x, n = torch.rand(1, 3, 16, 16), torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(g(x, n), x)  # zero-initialised: the identity, like the residual G
+        torch.nn.init.constant_(g.noise_scale.bias, 0.1)  # a constant scale of 0.1
+        assert torch.allclose(g(x, n), x + 0.1 * n, atol=1e-6)
+    with pytest.raises(ValueError, match="noise_injection"):
+        Generator(noise_channels=0, output="residual", noise_injection=True)
+    with pytest.raises(ValueError, match="noise_injection"):
+        Generator(noise_channels=3, output="sigmoid", noise_injection=True)
+
+
 def test_receptive_radius_bounds_the_dependence():
     """Changing a pixel farther than receptive_radius away leaves an output pixel unchanged."""
     torch.manual_seed(0)

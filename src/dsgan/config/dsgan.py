@@ -31,14 +31,25 @@ class ModelConfig(StrictModel):
     """G and D sizes and G's variant (``models/dsgan.py``): ``output`` sigmoid (the paper) |
     residual | highpass; ``noise_channels``: N(0, 1) input channels (0 = the paper);
     ``block_period``: block-grid phase input for block-coded degradations such as JPEG (16), 0 = off
-    (the paper)."""
+    (the paper); ``noise_injection``: white noise added with a learned per-pixel scale (False =
+    the paper)."""
 
     n_res_blocks: int = Field(8, ge=1)
     channels: int = Field(64, ge=8)
     output: Literal["sigmoid", "residual", "highpass"] = "sigmoid"
     noise_channels: int = Field(0, ge=0)
     block_period: int = Field(0, ge=0, le=64)
+    noise_injection: bool = False
     d_channels: int = Field(64, ge=8)
+
+    @model_validator(mode="after")
+    def _injection_needs_noise(self) -> ModelConfig:
+        if self.noise_injection and (self.noise_channels < 3 or self.output == "sigmoid"):
+            raise ValueError(
+                "model.noise_injection needs model.noise_channels >= 3 and model.output "
+                "residual or highpass"
+            )
+        return self
 
 
 class LossConfig(StrictModel):

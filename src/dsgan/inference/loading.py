@@ -31,6 +31,7 @@ def _from_safetensors(path: Path) -> tuple[Generator, dict[str, Any]]:
         m.get("output", "sigmoid"),
         m.get("noise_channels", 0),
         m.get("block_period", 0),
+        m.get("noise_injection", False),
     )
     try:
         g.load_state_dict(groups["g"])

@@ -48,6 +48,12 @@ class Generator(nn.Module):
             whose 8x8 luma blocks sit in 16x16 macroblocks; 8 without). A convolutional G
             is translation-invariant and cannot otherwise place artefacts on a fixed block grid
             (0 = faithful).
+        noise_injection: add ``s(h) * n`` to the output, where ``n`` is the first 3 noise input
+            channels and ``s`` a zero-initialised 1x1 convolution of the last features: white
+            noise whose per-pixel, per-channel amplitude depends on the content, as sensor noise
+            does. Noise that only passes through the 3x3 convolutions comes out spatially
+            correlated (``benchmarks/noise_whiteness.py``). Needs ``noise_channels >= 3`` and a
+            non-sigmoid output (False = faithful).
 
     Shapes: (N, 3, H, W) in [0, 1] -> (N, 3, H, W); ``sigmoid`` output lies in (0, 1), ``residual``
     output is unclamped (clamp before saving).
@@ -60,10 +66,13 @@ class Generator(nn.Module):
         output: Literal["sigmoid", "residual", "highpass"] = "sigmoid",
         noise_channels: int = 0,
         block_period: int = 0,
+        noise_injection: bool = False,
     ) -> None:
         super().__init__()
         if output not in ("sigmoid", "residual", "highpass"):
             raise ValueError(f"output must be sigmoid, residual or highpass, got {output!r}")
+        if noise_injection and (noise_channels < 3 or output == "sigmoid"):
+            raise ValueError("noise_injection needs noise_channels >= 3 and a non-sigmoid output")
         self.output = output
         self.noise_channels = noise_channels
         self.block_period = block_period
@@ -74,6 +83,10 @@ class Generator(nn.Module):
         self.res_blocks = nn.ModuleList(ResidualBlock(channels) for _ in range(n_res_blocks))
         self.block_output = nn.Conv2d(channels, 3, kernel_size=3, padding=1)
         self.detail = HighPass("box", 5) if output == "highpass" else None
+        self.noise_scale = nn.Conv2d(channels, 3, kernel_size=1) if noise_injection else None
+        if self.noise_scale is not None:
+            nn.init.zeros_(self.noise_scale.weight)
+            nn.init.zeros_(self.noise_scale.bias)
         if output != "sigmoid":
             nn.init.zeros_(self.block_output.weight)
             nn.init.zeros_(self.block_output.bias)
@@ -106,10 +119,13 @@ class Generator(nn.Module):
         h = self.block_input(torch.cat(parts, dim=1) if len(parts) > 1 else x)
         for block in self.res_blocks:
             h = block(h)
-        h = self.block_output(h)
+        f = self.block_output(h)
         if self.output == "sigmoid":
-            return torch.sigmoid(h)
-        return x + (self.detail(h) if self.detail is not None else h)
+            return torch.sigmoid(f)
+        out = x + (self.detail(f) if self.detail is not None else f)
+        if self.noise_scale is not None:
+            out = out + self.noise_scale(h) * noise[:, :3]  # type: ignore[index]
+        return out
 
 
 def block_phase(

@@ -49,7 +49,9 @@ log = logging.getLogger(__name__)
 
 def build_generator(cfg: DSGANConfig) -> Generator:
     m = cfg.model
-    return Generator(m.n_res_blocks, m.channels, m.output, m.noise_channels, m.block_period)
+    return Generator(
+        m.n_res_blocks, m.channels, m.output, m.noise_channels, m.block_period, m.noise_injection
+    )
 
 
 class DSGANTrainer(TrainLoop):
