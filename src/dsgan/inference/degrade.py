@@ -8,8 +8,8 @@ Layouts (SPEC.md, the authors' ``create_dataset``):
 
 Decoding (and, on CPU, the bicubic downscale) runs in loader worker processes and PNG encoding in
 writer threads, overlapping the model's compute; an HR output that would equal its input file (an
-8-bit RGB PNG already a multiple of the scale) is copied, not re-encoded; at most a few images wait for the writers, so
-memory stays bounded. With ``generator=None`` the LR images are plain bicubic (the baseline pairs).
+8-bit RGB PNG already a multiple of the scale) is copied, not re-encoded; at most a few images wait
+for the writers, so memory stays bounded. With ``generator=None`` the LR images are plain bicubic (the baseline pairs).
 Under ``torchrun`` each rank takes every ``world_size``-th file (``rank``/``world_size``).
 """
 
@@ -30,7 +30,7 @@ from tqdm import tqdm
 from dsgan.devices import OOM_ERRORS
 from dsgan.errors import ImageError, UserError
 from dsgan.inference.safety import check_output_folder
-from dsgan.io.images import copy_image, decodes_verbatim, list_images, load_image, save_image
+from dsgan.io.images import copy_image, list_images, load_image_verbatim, save_image
 from dsgan.models.dsgan import Generator, block_phase
 from dsgan.ops.resize import crop_to_multiple, imresize
 from dsgan.ops.tiling import tiled_apply
@@ -118,13 +118,12 @@ class _Reader(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[int, torch.Tensor | str, torch.Tensor | None, bool]:
         path = self.files[i]
         try:
-            img = load_image(path)
+            img, verbatim = load_image_verbatim(path)
             hr = _crop_hr(img, path, self.opts)
         except (ImageError, UserError) as exc:
             return i, str(exc), None, False
         lr = imresize(hr.unsqueeze(0), 1.0 / self.opts.scale) if self.resize else None
-        verbatim = self.opts.layout == "sdsr" and hr.shape == img.shape and decodes_verbatim(path)
-        return i, hr, lr, verbatim
+        return i, hr, lr, verbatim and self.opts.layout == "sdsr" and hr.shape == img.shape
 
 
 def _crop_hr(img: torch.Tensor, path: Path, opts: DegradeOptions) -> torch.Tensor:

@@ -80,6 +80,16 @@ def load_image(path: str | Path) -> torch.Tensor:
     Raises:
         ImageError: empty, truncated, corrupt, unreadable or oversized (decompression bomb) files.
     """
+    return load_image_verbatim(path)[0]
+
+
+def load_image_verbatim(path: str | Path) -> tuple[torch.Tensor, bool]:
+    """:func:`load_image`, plus whether the file is a PNG whose pixels it returns unchanged:
+    8-bit truecolour RGB (IHDR bit depth 8, colour type 2; Pillow would also call 16-bit RGB
+    "RGB"), no transparency, no EXIF rotation. Saving the image as PNG then gives the same pixels
+    as the file itself, so callers may copy the file instead of re-encoding it (much faster). One
+    decode serves both.
+    """
     path = Path(path)
     try:
         if path.stat().st_size == 0:
@@ -92,6 +102,12 @@ def load_image(path: str | Path) -> torch.Tensor:
                         path, f"{img.width}x{img.height} pixels exceeds the {MAX_PIXELS} limit"
                     )
                 img.load()
+                verbatim = (
+                    img.format == "PNG"
+                    and "transparency" not in img.info
+                    and img.getexif().get(ORIENTATION_TAG, 1) == 1
+                    and _png_is_rgb8(path)
+                )
                 img = ImageOps.exif_transpose(img)
                 arr = _to_rgb_array(img)
     except ImageError:
@@ -108,7 +124,14 @@ def load_image(path: str | Path) -> torch.Tensor:
         raise ImageError(path, "not a readable image (unknown or corrupt format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(path, f"corrupt or truncated image ({exc})") from exc
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))), verbatim
+
+
+def _png_is_rgb8(path: Path) -> bool:
+    """The PNG header (first 26 bytes) says 8-bit truecolour RGB."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    return head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR" and head[24:26] == b"\x08\x02"
 
 
 def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -151,20 +174,11 @@ def copy_image(src: str | Path, dst: str | Path) -> None:
 
 
 def decodes_verbatim(path: str | Path) -> bool:
-    """True if ``path`` is a PNG whose pixels ``load_image`` returns unchanged: 8-bit truecolour
-    RGB (IHDR bit depth 8, colour type 2; Pillow would also call 16-bit RGB "RGB"), no
-    transparency, no EXIF rotation. Saving the loaded image as PNG then gives the same pixels as
-    the file itself, so callers may copy it instead of re-encoding (much faster). Reads the header
-    only; False for anything unreadable.
-    """
+    """Whether ``path`` is a PNG that :func:`load_image` returns unchanged (see
+    :func:`load_image_verbatim`); False for anything unreadable."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(26)
-        if head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR" or head[24:26] != b"\x08\x02":
-            return False
-        with Image.open(path) as img:
-            return "transparency" not in img.info and img.getexif().get(ORIENTATION_TAG, 1) == 1
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return load_image_verbatim(path)[1]
+    except ImageError:
         return False
 
 
