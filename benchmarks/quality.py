@@ -433,7 +433,9 @@ def run_corruption(
     sr_paths = run_jobs(
         train_job,
         {
-            m: sr_job(train_lr[m], sets["train_hr"], work / name / f"sr-{m}", b, args, threads)
+            # in one folder for all corruptions: keyed by their settings, runs that do not
+            # depend on the corruption (bicubic pairs) are trained once and shared
+            m: sr_job(train_lr[m], sets["train_hr"], work / "sr" / f"sr-{m}", b, args, threads)
             for m in methods
         },
         args.jobs,
