@@ -63,6 +63,16 @@ class LossConfig(StrictModel):
     gan: Literal["bce", "ragan", "wgan-gp"] = "bce"
     gp_weight: float = Field(10.0, ge=0)
     highpass: bool = True
+    d_batch: Literal["separate", "joint"] = Field(
+        "separate",
+        description="D's forward on real and fake high-passes: two batches (the authors'; each"
+        " BatchNorm normalises real and fake by their own statistics) or one joint batch",
+    )
+    color_mean: bool = Field(
+        False,
+        description="colour loss on the mean of G(x, n) and G(x, -n) (needs model.noise_channels):"
+        " zero-mean noise then costs nothing, so the loss no longer shapes the noise spectrum",
+    )
 
     @model_validator(mode="after")
     def _odd_kernel(self) -> LossConfig:
@@ -101,3 +111,11 @@ class DSGANConfig(StrictModel):
     log_every: int = Field(20, ge=1)
     image_every: int = Field(500, ge=1)
     checkpoint_every: int = Field(1000, ge=1)
+
+    @model_validator(mode="after")
+    def _color_mean_needs_noise(self) -> DSGANConfig:
+        if self.loss.color_mean and self.model.noise_channels == 0:
+            raise ValueError(
+                "loss.color_mean needs model.noise_channels > 0 (a G with noise input)"
+            )
+        return self

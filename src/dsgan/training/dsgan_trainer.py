@@ -211,6 +211,18 @@ class DSGANTrainer(TrainLoop):
             ok = ok & torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()
         return bool(distrib.all_true(ok))
 
+    def d_logits(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """D's float32 logits (N, 1, h, w) on real and fake high-passes (N, 3, h, w).
+
+        ``loss.d_batch`` joint: one batch, so D's BatchNorms normalise reals and fakes with the
+        same statistics. separate (the authors'): two calls; with batch statistics per call, a
+        difference every fake shares (noise level, spectrum) is partly normalised away.
+        """
+        if self.cfg.loss.d_batch == "joint":
+            logits = self.d_run(torch.cat([real, fake])).float()
+            return tuple(logits.split([real.shape[0], fake.shape[0]]))
+        return self.d_run(real).float(), self.d_run(fake).float()
+
     def train_step(self, xb: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor] | None:
         """One D and one G update; returns the loss terms as detached 0-d tensors (no host sync;
         ``float()`` them when logging), or None if the step was skipped (non-finite)."""
@@ -224,17 +236,29 @@ class DSGANTrainer(TrainLoop):
             p = self.cfg.model.block_period
             offsets = torch.randint(p, (xb.shape[0], 2))
             phase = block_phase(xb.shape[0], *xb.shape[2:], p, offsets, dev)
+        xd_mean = None
         with autocast(dev, self.amp):
-            xd = g(xb, None, phase)
+            if lc.color_mean and not warm:  # antithetic pair in one batch: G(x, n), G(x, -n)
+                n = torch.randn(
+                    xb.shape[0], self.cfg.model.noise_channels, *xb.shape[2:], device=dev
+                )
+                both = g(
+                    torch.cat([xb, xb]),
+                    torch.cat([n, -n]),
+                    None if phase is None else torch.cat([phase, phase]),
+                )
+                xd, xd_anti = both.chunk(2)
+                xd_mean = 0.5 * (xd.float() + xd_anti.float())
+            else:
+                xd = g(xb, None, phase)
         xd32 = xd.float()
         out: dict[str, torch.Tensor] = {}
         if warm:
             loss_g = (xd32 - xb).abs().mean()
             out["loss/identity"] = loss_g
         else:
-            with autocast(dev, self.amp):
-                d_real = d(hp(real)).float()
-                d_fake = d(hp(xd)).float()  # once: D's loss and G's texture loss
+            with autocast(dev, self.amp):  # once: D's loss and G's texture loss
+                d_real, d_fake = self.d_logits(hp(real), hp(xd))
             loss_d = self.adv.discriminator(d_real, d_fake)
             if lc.gan == "wgan-gp":
                 out["loss/d_gp"] = self.adv.gradient_penalty(lambda t: d(hp(t)), real, xd)
@@ -245,7 +269,9 @@ class DSGANTrainer(TrainLoop):
                 return None
             out.update({"loss/d": loss_d, "d/real": d_real.mean(), "d/fake": d_fake.mean()})
             out["loss/tex"] = self.adv.generator(d_fake, d_real.detach())
-            out["loss/col"] = self.color(xd32, xb)
+            # with color_mean, the colour of the noise-averaged output: the noise's own low-pass
+            # leakage is not penalised (measured: it pushed G's noise to high frequencies)
+            out["loss/col"] = self.color(xd32 if xd_mean is None else xd_mean, xb)
             loss_g = lc.w_col * out["loss/col"] + lc.w_tex * out["loss/tex"]
             if self.perceptual is not None:
                 with autocast(dev, self.amp):
