@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("work", type=Path, help="a quality-benchmark work dir, e.g. runs/quality/cpu")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--iterations", type=int, default=800)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=32, help="LR crop")
     args = p.parse_args(argv)
     data = sorted(args.work.glob("data-*"))
     if not data:
@@ -57,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
                 "data.hr": str(d / "noise8" / "source" if mode == "same" else d / "unpaired_hr"),
                 "data.lr": None if mode == "same" else str(d / "noise8" / "unpaired_lr"),
                 "data.scale": SCALE,
-                "data.crop": 32,
-                "iterations": 800,
-                "batch_size": 8,
+                "data.crop": args.crop,
+                "iterations": args.iterations,
+                "batch_size": args.batch,
                 "loss.perceptual": "none",
                 "model.output": "residual",
                 "model.noise_channels": 3,
@@ -91,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Noise whiteness by training setting (noise sigma 8, val photos)",
         "",
         f"- command: `python benchmarks/whiteness_ablation.py {' '.join(sys.argv[1:])}`",
-        f"- commit: {git_commit()}; one seed per setting (0), 800 iterations each",
+        f"- commit: {git_commit()}; one seed per setting (0), {args.iterations} iterations, "
+        f"batch {args.batch}, LR crop {args.crop}",
         "",
         "| setting | mode | lag-1 autocorr | lag-2 autocorr | residual std | power above 0.35 c/px |",
         "|---|---|---|---|---|---|",

@@ -46,6 +46,16 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     md = (tmp_path / "results" / "quality-toy-noise8.md").read_text()
     assert "| oracle |" in md and "gap closed" in md
     assert (tmp_path / "results" / "quality-toy-noise8-lr.png").is_file()
+    # the whiteness ablation runs on the same work directory: one row per setting and mode
+    import whiteness_ablation
+
+    out = tmp_path / "ablation"
+    wa = ["--iterations", "2", "--batch", "2", "--crop", "8", "--jobs", "1", "--out", str(out)]
+    assert whiteness_ablation.main([str(tmp_path / "work" / "toy"), *wa]) == 0
+    rows = json.loads((out / "whiteness-ablation-cpu.json").read_text())
+    assert len(rows) == 1 + 2 * len(whiteness_ablation.SETTINGS)
+    assert rows[0]["setting"] == "real LR" and abs(rows[0]["lag1"]) < 0.1  # white sigma-8 noise
+    assert all(r["std"] >= 0 and -1 <= r["lag1"] <= 1 for r in rows)
     # a rerun reuses every trained model (no checkpoint is rewritten)
     ckpts = sorted((tmp_path / "work").rglob("generator.safetensors"))
     stamps = [p.stat().st_mtime_ns for p in ckpts]
