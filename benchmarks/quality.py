@@ -487,7 +487,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--corruptions", nargs="+", default=list(CORRUPTIONS), choices=list(CORRUPTIONS))
     p.add_argument("--modes", nargs="+", default=["same", "unpaired"], choices=["same", "unpaired"])
     p.add_argument(
-        "--variants", nargs="+", default=["faithful", "residual"], choices=list(VARIANTS)
+        "--variants", nargs="+", default=["faithful", "balanced"], choices=list(VARIANTS)
     )
     p.add_argument("--dsgan-iterations", type=int)
     p.add_argument("--dsgan-batch", type=int)

@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
             "data.crop": args.crop,
             "model.output": "residual",
             "model.noise_channels": 3,
+            "loss.w_col": 0.1,  # configs/dsgan-real.yaml: white noise at the right level
+            "loss.d_batch": "joint",
             "loss.perceptual": "none",
             "iterations": args.iterations,
             "batch_size": args.batch_size,
