@@ -56,6 +56,16 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     assert len(rows) == 1 + 2 * len(whiteness_ablation.SETTINGS)
     assert rows[0]["setting"] == "real LR" and abs(rows[0]["lag1"]) < 0.1  # white sigma-8 noise
     assert all(r["std"] >= 0 and -1 <= r["lag1"] <= 1 for r in rows)
+    # the two-sample calibration too: white noise at the real level scores below a far-off one
+    import two_sample_calibration
+
+    monkeypatch.setattr(two_sample_calibration, "EvalOptions", small)
+    cal = ["--sigmas", "8", "30", "--out", str(out)]
+    assert two_sample_calibration.main([str(tmp_path / "work" / "toy"), *cal]) == 0
+    rows = json.loads((out / "two-sample-calibration-cpu.json").read_text())
+    assert [r["sigma"] for r in rows] == [8, 30]
+    assert abs(rows[0]["noise_sigma_gen"] - rows[0]["noise_sigma_real"]) < 1.5
+    assert rows[1]["noise_sigma_gen"] > 20
     # a rerun reuses every trained model (no checkpoint is rewritten)
     ckpts = sorted((tmp_path / "work").rglob("generator.safetensors"))
     stamps = [p.stat().st_mtime_ns for p in ckpts]
