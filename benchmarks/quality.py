@@ -68,6 +68,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "blocks": {"model": {"output": "residual", "noise_channels": 3, "block_period": 16}},
     # residual + white noise with a learned per-pixel scale (Generator.noise_injection)
     "inject": {"model": {"output": "residual", "noise_channels": 3, "noise_injection": True}},
+    # one change of "balanced" at a time (benchmarks/whiteness_ablation.py)
+    "wcol": {"model": {"output": "residual", "noise_channels": 3}, "loss": {"w_col": 0.1}},
+    "joint": {"model": {"output": "residual", "noise_channels": 3}, "loss": {"d_batch": "joint"}},
+    # residual + colour loss on the mean of G(x, n) and G(x, -n) (loss.color_mean)
+    "colormean": {
+        "model": {"output": "residual", "noise_channels": 3},
+        "loss": {"color_mean": True},
+    },
     # residual + colour loss weight 0.1 instead of 1 (at 1 its L1 gradient outweighs the texture
     # loss and pushes G's noise out of the low-pass band: blue noise) + D on reals and fakes in
     # one batch (BatchNorm statistics shared, so D sees the noise level); see README

@@ -46,16 +46,21 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     md = (tmp_path / "results" / "quality-toy-noise8.md").read_text()
     assert "| oracle |" in md and "gap closed" in md
     assert (tmp_path / "results" / "quality-toy-noise8-lr.png").is_file()
-    # the whiteness ablation runs on the same work directory: one row per setting and mode
+    # the whiteness ablation trains the other variants into the same work directory and reuses
+    # the residual runs the benchmark trained: one row per variant and mode, plus the real LR
     import whiteness_ablation
 
     out = tmp_path / "ablation"
-    wa = ["--iterations", "2", "--batch", "2", "--crop", "8", "--jobs", "1", "--out", str(out)]
-    assert whiteness_ablation.main([str(tmp_path / "work" / "toy"), *wa]) == 0
-    rows = json.loads((out / "whiteness-ablation-cpu.json").read_text())
-    assert len(rows) == 1 + 2 * len(whiteness_ablation.SETTINGS)
-    assert rows[0]["setting"] == "real LR" and abs(rows[0]["lag1"]) < 0.1  # white sigma-8 noise
-    assert all(r["std"] >= 0 and -1 <= r["lag1"] <= 1 for r in rows)
+    before = sorted((tmp_path / "work").rglob("generator.safetensors"))
+    wa = argv[: argv.index("--variants")] + argv[argv.index("--variants") + 2 :]
+    wa[wa.index("--results") + 1] = str(out)
+    assert whiteness_ablation.main(wa) == 0
+    after = sorted((tmp_path / "work").rglob("generator.safetensors"))
+    assert len(after) == len(before) + 2 * (len(whiteness_ablation.ABLATION) - 1)
+    rows = json.loads((out / "whiteness-ablation-toy.json").read_text())
+    assert len(rows) == 1 + 2 * len(whiteness_ablation.ABLATION)
+    assert abs(rows["real LR"]["lag1"]) < 0.1  # white sigma-8 noise
+    assert all(r["std"] >= 0 and -1 <= r["lag1"] <= 1 for r in rows.values())
     # the two-sample calibration too: white noise at the real level scores below a far-off one
     import two_sample_calibration
 
