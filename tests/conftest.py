@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,5 +56,46 @@ def make_images() -> Callable[..., list[Path]]:
             Image.fromarray(smooth_image(rng, h, w)).save(path)
             paths.append(path)
         return sorted(paths)
+
+    return _make
+
+
+@pytest.fixture
+def tiny_dsgan(tmp_path: Path, make_images: Callable[..., list[Path]]) -> Callable[..., Any]:
+    """``tiny_dsgan(overrides=None)`` builds a ``DSGANTrainer`` on three random 40x40 images.
+
+    CPU, fp32, x2, LR crop 8, batch 3, no perceptual term, G with 2 blocks of 16 channels, D with
+    16; ``overrides`` (config keys, e.g. ``{"loss.d_batch": "joint"}``) replace any of these. Each
+    call gets its own run folder.
+    """
+    from dsgan.config.base import load_config
+    from dsgan.config.dsgan import DSGANConfig
+    from dsgan.training.dsgan_trainer import DSGANTrainer
+
+    hr = tmp_path / "hr"
+    make_images(hr, 3, 40)
+    runs = iter(range(1_000))
+
+    def _make(overrides: dict[str, Any] | None = None) -> DSGANTrainer:
+        cfg = load_config(
+            DSGANConfig,
+            overrides={
+                "data.hr": str(hr),
+                "data.crop": 8,
+                "data.scale": 2,
+                "batch_size": 3,
+                "loss.perceptual": "none",
+                "iterations": 10,
+                "device": "cpu",
+                "amp": "off",
+                "channels_last": True,
+                "out": str(tmp_path / f"run{next(runs)}"),
+                "model.n_res_blocks": 2,
+                "model.channels": 16,
+                "model.d_channels": 16,
+                **(overrides or {}),
+            },
+        )
+        return DSGANTrainer(cfg)
 
     return _make

@@ -3,49 +3,29 @@ zero-mean noise costs nothing while a colour shift still does."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from pydantic import ValidationError
 
-from dsgan.config.base import load_config
 from dsgan.config.dsgan import DSGANConfig
-from dsgan.training.dsgan_trainer import DSGANTrainer
-
-
-def _trainer(tmp_path: Path, make_images, color_mean: bool) -> DSGANTrainer:
-    make_images(tmp_path / "hr", 3, 40)
-    cfg = load_config(
-        DSGANConfig,
-        overrides={
-            "data.hr": str(tmp_path / "hr"),
-            "data.crop": 8,
-            "data.scale": 2,
-            "batch_size": 3,
-            "loss.perceptual": "none",
-            "loss.color_mean": color_mean,
-            "iterations": 10,
-            "device": "cpu",
-            "amp": "off",
-            "out": str(tmp_path / f"run-{color_mean}"),
-            "model.output": "residual",
-            "model.noise_channels": 3,
-            "model.noise_injection": True,
-            "model.n_res_blocks": 1,
-            "model.channels": 8,
-            "model.d_channels": 8,
-        },
-    )
-    return DSGANTrainer(cfg)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.05])
-def test_colour_loss_of_the_mean_ignores_noise_but_not_a_shift(tmp_path, make_images, shift):
+def test_colour_loss_of_the_mean_ignores_noise_but_not_a_shift(tiny_dsgan, shift):
     torch.manual_seed(0)
     losses = {}
     for color_mean in (False, True):
-        t = _trainer(tmp_path, make_images, color_mean)
+        t = tiny_dsgan(
+            {
+                "loss.color_mean": color_mean,
+                "model.output": "residual",
+                "model.noise_channels": 3,
+                "model.noise_injection": True,
+                "model.n_res_blocks": 1,
+                "model.channels": 8,
+                "model.d_channels": 8,
+            }
+        )
         # G(x, n) = x + shift + 0.1 n: residual conv and injection weights zero (as initialised),
         # constant biases only
         with torch.no_grad():

@@ -6,36 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dsgan.config.base import load_config
-from dsgan.config.dsgan import DSGANConfig
-from dsgan.training.dsgan_trainer import DSGANTrainer
-
-
-def _trainer(tmp_path, make_images, d_batch: str) -> DSGANTrainer:
-    make_images(tmp_path / "hr", 2, 24)
-    cfg = load_config(
-        DSGANConfig,
-        overrides={
-            "data.hr": str(tmp_path / "hr"),
-            "data.crop": 8,
-            "data.scale": 2,
-            "batch_size": 2,
-            "loss.perceptual": "none",
-            "loss.d_batch": d_batch,
-            "device": "cpu",
-            "amp": "off",
-            "out": str(tmp_path / d_batch),
-            "model.n_res_blocks": 1,
-            "model.channels": 8,
-            "model.d_channels": 8,
-        },
-    )
-    return DSGANTrainer(cfg)
-
 
 @pytest.mark.parametrize("d_batch", ["separate", "joint"])
-def test_real_logits_depend_on_the_fakes_only_in_a_joint_batch(tmp_path, make_images, d_batch):
-    t = _trainer(tmp_path, make_images, d_batch)
+def test_real_logits_depend_on_the_fakes_only_in_a_joint_batch(tiny_dsgan, d_batch):
+    t = tiny_dsgan({"loss.d_batch": d_batch, "model.channels": 8, "model.d_channels": 8})
     gen = torch.Generator().manual_seed(0)
     real = torch.randn(2, 3, 8, 8, generator=gen) * 0.05
     fake = torch.randn(2, 3, 8, 8, generator=gen) * 0.05

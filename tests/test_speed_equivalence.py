@@ -11,11 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from dsgan.config.base import load_config
-from dsgan.config.dsgan import DSGANConfig
 from dsgan.errors import UserError
 from dsgan.models.dsgan import Discriminator, Generator
-from dsgan.training.dsgan_trainer import DSGANTrainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from speed import ReferenceStep
@@ -29,32 +26,8 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def _trainer(tmp_path: Path, make_images, **extra) -> DSGANTrainer:
-    make_images(tmp_path / "hr", 3, 40)
-    cfg = load_config(
-        DSGANConfig,
-        overrides={
-            "data.hr": str(tmp_path / "hr"),
-            "data.crop": 8,
-            "data.scale": 2,
-            "batch_size": 3,
-            "loss.perceptual": "none",
-            "iterations": 10,
-            "device": "cpu",
-            "amp": "off",
-            "channels_last": True,
-            "out": str(tmp_path / "run"),
-            "model.n_res_blocks": 2,
-            "model.channels": 16,
-            "model.d_channels": 16,
-            **extra,
-        },
-    )
-    return DSGANTrainer(cfg)
-
-
-def test_fast_step_matches_the_reference_step(tmp_path, make_images):
-    fast = _trainer(tmp_path, make_images)
+def test_fast_step_matches_the_reference_step(tiny_dsgan):
+    fast = tiny_dsgan()
     ref = ReferenceStep(Generator(2, 16), Discriminator(channels=16), fast.cfg, fast.device)
     ref.g.load_state_dict(fast.g.state_dict())
     ref.d.load_state_dict(fast.d.state_dict())
@@ -76,8 +49,8 @@ def test_fast_step_matches_the_reference_step(tmp_path, make_images):
                     assert torch.allclose(p.grad, q.grad, rtol=1e-3, atol=1e-6), name
 
 
-def test_fast_step_returns_device_tensors_without_syncing(tmp_path, make_images):
-    fast = _trainer(tmp_path, make_images)
+def test_fast_step_returns_device_tensors_without_syncing(tiny_dsgan):
+    fast = tiny_dsgan()
     xb, real = fast._prepare(*next(iter(fast._loader())))
     out = fast.train_step(xb, real)
     assert out is not None
@@ -86,8 +59,8 @@ def test_fast_step_returns_device_tensors_without_syncing(tmp_path, make_images)
     )
 
 
-def test_bf16_autocast_stays_close_to_fp32(tmp_path, make_images):
-    fast = _trainer(tmp_path, make_images, amp="bf16")
+def test_bf16_autocast_stays_close_to_fp32(tiny_dsgan):
+    fast = tiny_dsgan({"amp": "bf16"})
     xb, real = fast._prepare(*next(iter(fast._loader())))
     g32 = {k: v.clone() for k, v in fast.g.state_dict().items()}
     d32 = {k: v.clone() for k, v in fast.d.state_dict().items()}
@@ -106,8 +79,8 @@ def _raise_oom(*args, **kwargs):
     raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
 
-def test_training_oom_is_a_user_error(tmp_path, make_images, monkeypatch):
-    trainer = _trainer(tmp_path, make_images)
+def test_training_oom_is_a_user_error(tiny_dsgan, monkeypatch):
+    trainer = tiny_dsgan()
     monkeypatch.setattr(trainer, "train_step", _raise_oom)
     with pytest.raises(UserError, match=r"out of memory .*smaller --crop or --batch-size"):
         trainer.train()
