@@ -83,6 +83,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"output": "residual", "noise_channels": 3},
         "loss": {"w_col": 0.1, "d_batch": "joint"},
     },
+    # balanced + white noise with a learned per-pixel scale (Generator.noise_injection)
+    "balanced-inject": {
+        "model": {"output": "residual", "noise_channels": 3, "noise_injection": True},
+        "loss": {"w_col": 0.1, "d_batch": "joint"},
+    },
 }
 
 

@@ -57,10 +57,13 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     assert whiteness_ablation.main(wa) == 0
     after = sorted((tmp_path / "work").rglob("generator.safetensors"))
     assert len(after) == len(before) + 2 * (len(whiteness_ablation.ABLATION) - 1)
-    rows = json.loads((out / "whiteness-ablation-toy.json").read_text())
+    rows = json.loads((out / "whiteness-ablation-toy-it2.json").read_text())  # named by budget
     assert len(rows) == 1 + 2 * len(whiteness_ablation.ABLATION)
     assert abs(rows["real LR"]["lag1"]) < 0.1  # white sigma-8 noise
+    assert 6 < rows["real LR"]["noise_sigma"] < 11
     assert all(r["std"] >= 0 and -1 <= r["lag1"] <= 1 for r in rows.values())
+    gens = [r for k, r in rows.items() if k != "real LR"]
+    assert all(0 <= r["two_sample_accuracy"] <= 1 and r["noise_sigma"] >= 0 for r in gens)
     # the two-sample calibration too: white noise at the real level scores below a far-off one
     import two_sample_calibration
 
