@@ -14,7 +14,8 @@ For each corruption (Gaussian noise sigma 8, JPEG quality 30) of clean photos:
   two-sample test (and FID/KID where Inception weights exist).
 
 Every stage writes into ``--work`` and is skipped when its output exists, so a rerun resumes.
-Results: ``benchmarks/results/quality-<tag>.json`` and ``.md``, and a picture.
+Results: ``benchmarks/results/quality-<tag>.json`` and ``.md`` (``--name`` picks another stem), and a
+picture.
 
     python benchmarks/quality.py --quick               # < 15 min on a 2-core CPU
     python benchmarks/quality.py                       # CPU default budget (< 90 min)
@@ -471,7 +472,7 @@ def run_corruption(
         }
         res["real_noise_sigma"] = rz["noise_sigma_real"]
         print(f"[{name}] {m}: {json.dumps(res['methods'][m])}", flush=True)
-    pic = args.results / f"quality-{args.tag}-{name}-lr.png"
+    pic = args.results / f"{args.name or 'quality-' + args.tag}-{name}-lr.png"
     save_picture({k: val_lr[k] for k in ["bicubic", *gen_paths, "oracle"]}, pic)
     res["picture"] = str(pic.relative_to(ROOT)) if pic.is_relative_to(ROOT) else str(pic)
     return res
@@ -489,6 +490,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument(
         "--tag", default=None, help="name of the result files (default: cpu/gpu[-quick])"
+    )
+    p.add_argument(
+        "--name",
+        default=None,
+        help="stem of the result files (default: quality-<tag>, plus -<corruptions> for a subset); "
+        "the cache stays keyed by --work/--tag",
     )
     p.add_argument("--quick", action="store_true", help="small budget (< 15 min on 2 CPU cores)")
     p.add_argument(
@@ -549,9 +556,10 @@ def main(argv: list[str] | None = None) -> int:
         result["corruptions"][name] = run_corruption(name, args, b, work, device)
     result["wall_s"] = time.time() - t0
     subset = "" if len(args.corruptions) == len(CORRUPTIONS) else "-" + "-".join(args.corruptions)
-    out = args.results / f"quality-{args.tag}{subset}"
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    write_markdown(result, out.with_suffix(".md"))
+    out = args.results / (args.name or f"quality-{args.tag}{subset}")
+    json_path, md_path = out.parent / f"{out.name}.json", out.parent / f"{out.name}.md"
+    json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_markdown(result, md_path)
     print(f"wrote {out}.json and .md in {result['wall_s'] / 60:.1f} min")
     return 0
 

@@ -82,7 +82,9 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     # another DSGAN budget never reuses those runs: 2 new DSGANs and the 2 SR runs on their pairs
     # (bicubic and oracle SR runs do not depend on it and are reused)
     argv[argv.index("--dsgan-iterations") + 1] = "3"
-    assert quality.main(argv) == 0
+    assert quality.main([*argv, "--name", "quality-toy-it3"]) == 0
+    assert (tmp_path / "results" / "quality-toy-it3.json").is_file()
+    assert (tmp_path / "results" / "quality-toy-it3-noise8-lr.png").is_file()
     again = sorted((tmp_path / "work").rglob("generator.safetensors"))
     assert len(again) == len(ckpts) + 2 + 2
     assert [p.stat().st_mtime_ns for p in ckpts] == stamps  # the old ones are kept as they were
