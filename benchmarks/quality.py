@@ -89,6 +89,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"output": "residual", "noise_channels": 3, "noise_injection": True},
         "loss": {"w_col": 0.1, "d_batch": "joint"},
     },
+    # balanced with a 9x9 instead of 5x5 box: D sees lower frequencies, the colour loss fewer
+    "balanced-k9": {
+        "model": {"output": "residual", "noise_channels": 3},
+        "loss": {"w_col": 0.1, "d_batch": "joint", "kernel_size": 9},
+    },
 }
 
 

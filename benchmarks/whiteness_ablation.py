@@ -2,9 +2,9 @@
 
 Trains the quality benchmark's DSGAN variants that differ from ``residual`` in one setting at a time
 (``wcol``: colour loss weight 0.1; ``joint``: D on reals and fakes in one batch; ``colormean``:
-colour loss on the antithetic mean), both (``balanced``) and both with white noise added at a
-learned scale (``balanced-inject``), on the noise-sigma-8 data, same-domain
-and unpaired, at the benchmark's budget (``--quick`` / ``--scale-budget`` / ``--dsgan-*`` as
+colour loss on the antithetic mean), both (``balanced``), and both with white noise added at a
+learned scale (``balanced-inject``) or a 9x9 box filter (``balanced-k9``), on the noise-sigma-8
+data, same-domain and unpaired, at the benchmark's budget (``--quick`` / ``--scale-budget`` / ``--dsgan-*`` as
 there). The runs are the benchmark's own: those it already trained are reused, new ones land in the
 same work directory. Degrades the val photos and reports the residual statistics of
 ``noise_whiteness.py`` (lag-1/lag-2 autocorrelation, 0 for white noise; residual std; share of power
@@ -44,7 +44,15 @@ from quality import (  # noqa: E402
     train_job,
 )
 
-ABLATION = ["residual", "colormean", "joint", "wcol", "balanced", "balanced-inject"]
+ABLATION = [
+    "residual",
+    "colormean",
+    "joint",
+    "wcol",
+    "balanced",
+    "balanced-inject",
+    "balanced-k9",
+]
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -84,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- commit: {git_commit()}; budget: {json.dumps(b.__dict__)}; one seed ({args.seed}) per setting",
         "- variants: residual (w_col 1, separate D batches); colormean (+ loss.color_mean); joint "
         "(+ loss.d_batch joint); wcol (+ loss.w_col 0.1); balanced (wcol + joint); balanced-inject "
-        "(balanced + model.noise_injection)",
+        "(balanced + model.noise_injection); balanced-k9 (balanced + loss.kernel_size 9)",
         "",
         "| LR | lag-1 autocorr | lag-2 autocorr | residual std | power above 0.35 c/px "
         "| noise sigma | 2-sample acc |",
