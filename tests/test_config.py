@@ -41,6 +41,9 @@ def test_wrong_type_and_range(tmp_path: Path):
         load_config(DSGANConfig, overrides={"data.scale": 1})  # ge=2
     with pytest.raises(UserError, match="kernel_size"):
         load_config(DSGANConfig, overrides={"loss.kernel_size": 4})  # must be odd
+    with pytest.raises(UserError, match=r"data\.crop \(8\).*loss\.kernel_size \(9\)"):
+        load_config(DSGANConfig, overrides={"data.crop": 8, "loss.kernel_size": 9})
+    assert load_config(DSGANConfig, overrides={"data.crop": 9, "loss.kernel_size": 9})
     with pytest.raises(UserError, match="gan"):
         load_config(DSGANConfig, overrides={"loss.gan": "lsgan"})
 

@@ -30,7 +30,7 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     argv += ["--results", str(tmp_path / "results"), "--tag", "toy", "--device", "cpu"]
     argv += ["--jobs", "1", "--corruptions", "noise8", "--modes", "same", "unpaired"]
     argv += ["--variants", "residual", "--dsgan-iterations", "2", "--dsgan-batch", "2"]
-    argv += ["--dsgan-crop", "8", "--sr-iterations", "2", "--sr-batch", "2", "--sr-patch", "32"]
+    argv += ["--dsgan-crop", "9", "--sr-iterations", "2", "--sr-batch", "2", "--sr-patch", "32"]
     assert quality.main(argv) == 0
     res = json.loads((tmp_path / "results" / "quality-toy-noise8.json").read_text())
     methods = res["corruptions"]["noise8"]["methods"]

@@ -113,6 +113,16 @@ class DSGANConfig(StrictModel):
     checkpoint_every: int = Field(1000, ge=1)
 
     @model_validator(mode="after")
+    def _crop_holds_the_filter(self) -> DSGANConfig:
+        if 0 < self.data.crop < self.loss.kernel_size:
+            raise ValueError(
+                f"data.crop ({self.data.crop}) is smaller than loss.kernel_size "
+                f"({self.loss.kernel_size}): the colour loss low-passes each LR crop with a valid "
+                "kernel_size x kernel_size filter; raise data.crop or lower loss.kernel_size"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _color_mean_needs_noise(self) -> DSGANConfig:
         if self.loss.color_mean and self.model.noise_channels == 0:
             raise ValueError(
