@@ -264,6 +264,11 @@ def sr_job(
     return {"kind": "sr", "out": str(out), "overrides": o, "threads": threads}
 
 
+def cached(jobs: dict[str, dict[str, Any]]) -> list[str]:
+    """The jobs whose trained model is already in the work directory (reused, not trained)."""
+    return [k for k, j in jobs.items() if (Path(j["out"]) / "generator.safetensors").is_file()]
+
+
 def run_jobs(fn: Any, jobs: dict[str, dict[str, Any]], n: int) -> dict[str, str]:
     if n <= 1:
         return {k: fn(j) for k, j in jobs.items()}
@@ -421,9 +426,15 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         "",
     ]
     for name, res in result["corruptions"].items():
+        lines += [f"## {name}", ""]
+        if res.get("reused"):
+            lines += [
+                f"{len(res['reused'])} of {res['trainings']} trainings were already done in the work "
+                f"directory and reused (the wall time above excludes them): "
+                f"{', '.join(res['reused'])}",
+                "",
+            ]
         lines += [
-            f"## {name}",
-            "",
             "| LR used for SR training | SR PSNR (dB) | gap closed | SR SSIM | noise sigma (real "
             f"{res['real_noise_sigma']:.2f}) | colour shift R,G,B | channel corr | "
             "spectrum dist | 2-sample acc | FID |",
@@ -452,23 +463,23 @@ def run_corruption(
 ) -> dict[str, Any]:
     sets = prepare_data(args.data, work, name, CORRUPTIONS[name])
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
-    gen_paths = run_jobs(train_job, dsgan_jobs(sets, work, name, b, args, threads), args.jobs)
+    d_jobs = dsgan_jobs(sets, work, name, b, args, threads)
+    reused = cached(d_jobs)
+    gen_paths = run_jobs(train_job, d_jobs, args.jobs)
     methods = ["bicubic", "oracle", *gen_paths]
     train_lr = {m: lr_set(m, "train", gen_paths, sets, device) for m in methods}
     val_lr = {m: lr_set(m, "val", gen_paths, sets, device) for m in methods}
-    sr_paths = run_jobs(
-        train_job,
-        {
-            # in one folder for all corruptions: keyed by their settings, runs that do not
-            # depend on the corruption (bicubic pairs) are trained once and shared
-            m: sr_job(train_lr[m], sets["train_hr"], work / "sr" / f"sr-{m}", b, args, threads)
-            for m in methods
-        },
-        args.jobs,
-    )
+    sr_jobs = {
+        # in one folder for all corruptions: keyed by their settings, runs that do not
+        # depend on the corruption (bicubic pairs) are trained once and shared
+        m: sr_job(train_lr[m], sets["train_hr"], work / "sr" / f"sr-{m}", b, args, threads)
+        for m in methods
+    }
+    reused += [f"sr-{k}" for k in cached(sr_jobs)]
+    sr_paths = run_jobs(train_job, sr_jobs, args.jobs)
     real = load_folder(sets["test_lr"])
     bicubic = load_folder(sets["val_bicubic_lr"])
-    res: dict[str, Any] = {"methods": {}}
+    res: dict[str, Any] = {"methods": {}, "trainings": len(d_jobs) + len(sr_jobs), "reused": reused}
     for m in methods:
         rz = realism(load_folder(val_lr[m]), real, bicubic, args.seed, str(device))
         res["methods"][m] = {

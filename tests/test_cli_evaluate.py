@@ -50,6 +50,8 @@ def test_evaluate_writes_json_and_html(folders, capsys):
             str(out_html),
             "--crop-border",
             "2",
+            "--folds",
+            "2",
             *FAST,
         ]
     )
@@ -61,7 +63,7 @@ def test_evaluate_writes_json_and_html(folders, capsys):
     assert data["noise"]["diff"] > 5  # gen is the noisier set
     assert data["reference"]["n_pairs"] == 3 and data["reference"]["crop_border"] == 2
     assert data["reference"]["lpips"] is None and "lpips" in data["skipped"]
-    assert 0 <= data["two_sample"]["accuracy"] <= 1
+    assert 0 <= data["two_sample"]["accuracy"] <= 1 and data["two_sample"]["folds"] == 2
     assert len(data["spectrum"]["gen"]) == 64
     page = out_html.read_text()
     assert page.count("data:image/png;base64,") == 9 and "<svg" in page
@@ -89,6 +91,12 @@ def test_bad_folder_exits_2(folders, capsys, bad):
     rc = main(["evaluate", str(folders / bad), str(folders / "real")])
     assert rc == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_zero_folds_exits_2(folders, capsys):
+    rc = main(["evaluate", str(folders / "gen"), str(folders / "real"), "--folds", "0"])
+    assert rc == 2
+    assert "--folds must be >= 1" in capsys.readouterr().err
 
 
 def test_gt_without_matches_exits_2(folders, capsys):

@@ -79,6 +79,13 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     stamps = [p.stat().st_mtime_ns for p in ckpts]
     assert quality.main(argv) == 0
     assert [p.stat().st_mtime_ns for p in ckpts] == stamps
+    rerun = json.loads((tmp_path / "results" / "quality-toy-noise8.json").read_text())
+    part = rerun["corruptions"]["noise8"]
+    assert part["trainings"] == 6 and len(part["reused"]) == 6  # 2 DSGAN + 4 SR, none retrained
+    assert (
+        "6 of 6 trainings were already done"
+        in (tmp_path / "results" / "quality-toy-noise8.md").read_text()
+    )
     # another DSGAN budget never reuses those runs: 2 new DSGANs and the 2 SR runs on their pairs
     # (bicubic and oracle SR runs do not depend on it and are reused)
     argv[argv.index("--dsgan-iterations") + 1] = "3"

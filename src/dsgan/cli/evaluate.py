@@ -86,7 +86,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--test-patches", type=int, default=512, help="held-out patches per set (default 512)"
     )
     g.add_argument(
-        "--iterations", type=int, default=300, help="classifier training steps (default 300)"
+        "--iterations",
+        type=int,
+        default=300,
+        help="classifier training steps per fold (default 300)",
+    )
+    g.add_argument(
+        "--folds",
+        type=int,
+        default=4,
+        help="cross-validation folds: each image is held out once (default 4; 1 = one split)",
     )
     g = p.add_argument_group("reference metrics (--gt)")
     g.add_argument(
@@ -107,7 +116,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    for name in ("samples", "kid_subsets", "batch_size", "patch_size", "patches", "test_patches"):
+    for name in (
+        "samples",
+        "kid_subsets",
+        "batch_size",
+        "patch_size",
+        "patches",
+        "test_patches",
+        "folds",
+    ):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be >= 1")
     if args.kid_subset_size < 2:
@@ -142,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         ts_train_patches=args.patches,
         ts_test_patches=args.test_patches,
         ts_iterations=args.iterations,
+        ts_folds=args.folds,
         lpips="off" if args.no_lpips else "auto",
         lpips_weights=args.lpips_weights,
         y_channel=args.y_channel,

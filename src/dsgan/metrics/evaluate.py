@@ -47,6 +47,7 @@ class EvalOptions:
     ts_train_patches: int = 2048
     ts_test_patches: int = 512
     ts_iterations: int = 300
+    ts_folds: int = 4
     lpips: Mode = "auto"
     lpips_weights: str | Path | None = None
     y_channel: bool = False
@@ -275,6 +276,7 @@ def evaluate_images(
             train_patches=opt.ts_train_patches,
             test_patches=opt.ts_test_patches,
             iterations=opt.ts_iterations,
+            folds=opt.ts_folds,
             seed=opt.seed,
             device=device,
         )
