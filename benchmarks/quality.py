@@ -429,9 +429,10 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         lines += [f"## {name}", ""]
         if res.get("reused"):
             lines += [
-                f"{len(res['reused'])} of {res['trainings']} trainings were already done in the work "
-                f"directory and reused (the wall time above excludes them): "
-                f"{', '.join(res['reused'])}",
+                f"{len(res['reused'])} of {res['trainings']} trainings were found done when this "
+                "corruption started and were not rerun (by an earlier run, whose time the wall time "
+                "above does not include, or, for the bicubic SR that all corruptions share, by this "
+                f"run): {', '.join(res['reused'])}",
                 "",
             ]
         lines += [
