@@ -83,7 +83,7 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     part = rerun["corruptions"]["noise8"]
     assert part["trainings"] == 6 and len(part["reused"]) == 6  # 2 DSGAN + 4 SR, none retrained
     assert (
-        "6 of 6 trainings were already done"
+        "6 of 6 trainings were found done"
         in (tmp_path / "results" / "quality-toy-noise8.md").read_text()
     )
     # another DSGAN budget never reuses those runs: 2 new DSGANs and the 2 SR runs on their pairs
