@@ -574,9 +574,9 @@ def main(argv: list[str] | None = None) -> int:
     result["wall_s"] = time.time() - t0
     subset = "" if len(args.corruptions) == len(CORRUPTIONS) else "-" + "-".join(args.corruptions)
     out = args.results / (args.name or f"quality-{args.tag}{subset}")
-    json_path, md_path = out.parent / f"{out.name}.json", out.parent / f"{out.name}.md"
-    json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    write_markdown(result, md_path)
+    # not with_suffix: a stem may hold dots
+    (args.results / f"{out.name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_markdown(result, args.results / f"{out.name}.md")
     print(f"wrote {out}.json and .md in {result['wall_s'] / 60:.1f} min")
     return 0
 

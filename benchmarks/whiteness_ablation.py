@@ -4,8 +4,8 @@ Trains the quality benchmark's DSGAN variants that differ from ``residual`` in o
 (``wcol``: colour loss weight 0.1; ``joint``: D on reals and fakes in one batch; ``colormean``:
 colour loss on the antithetic mean), both (``balanced``), and both with white noise added at a
 learned scale (``balanced-inject``) or a 9x9 box filter (``balanced-k9``), on the noise-sigma-8
-data, same-domain and unpaired, at the benchmark's budget (``--quick`` / ``--scale-budget`` / ``--dsgan-*`` as
-there). The runs are the benchmark's own: those it already trained are reused, new ones land in the
+data, same-domain and unpaired, at the benchmark's budget (``--quick`` / ``--scale-budget`` /
+``--dsgan-*`` as there). The runs are the benchmark's own: those it already trained are reused, new ones land in the
 same work directory. Degrades the val photos and reports the residual statistics of
 ``noise_whiteness.py`` (lag-1/lag-2 autocorrelation, 0 for white noise; residual std; share of power
 above 0.35 cycles/pixel, about 0.62 when white), the noise level and the two-sample accuracy of
@@ -29,13 +29,13 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from dsgan.devices import resolve_device  # noqa: E402
-from dsgan.io.images import list_images, load_image  # noqa: E402
 from noise_whiteness import residual_stats  # noqa: E402
 from quality import (  # noqa: E402
     CORRUPTIONS,
     budget_from_args,
     dsgan_jobs,
     git_commit,
+    load_folder,
     lr_set,
     parse_args,
     prepare_data,
@@ -67,12 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     sets = prepare_data(args.data, work, "noise8", CORRUPTIONS["noise8"])
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     gen_paths = run_jobs(train_job, dsgan_jobs(sets, work, "noise8", b, args, threads), args.jobs)
-    bicubic = {f.stem: load_image(f) for f in list_images(sets["val_bicubic_lr"])}
-    real = {f.stem: load_image(f) for f in list_images(sets["test_lr"])}
+    bicubic = load_folder(sets["val_bicubic_lr"])
+    real = load_folder(sets["test_lr"])
     rows = [("real LR", residual_stats([real[k] - bicubic[k] for k in sorted(real)]))]
     for method in gen_paths:
-        folder = lr_set(method, "val", gen_paths, sets, device)
-        gen = {f.stem: load_image(f) for f in list_images(folder)}
+        gen = load_folder(lr_set(method, "val", gen_paths, sets, device))
         r = realism(gen, real, bicubic, args.seed, str(device))
         rows.append(
             (
@@ -84,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
             )
         )
+    if len(rows) > 1:  # realism measured the real LR's level along with each method's
         rows[0][1]["noise_sigma"] = r["noise_sigma_real"]
     lines = [
         "# Noise whiteness by training setting (noise sigma 8, val photos)",

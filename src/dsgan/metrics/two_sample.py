@@ -80,16 +80,13 @@ def _sample_patches(
     return out
 
 
-def _folds(n: int, folds: int, gen: torch.Generator) -> list[list[int]]:
-    """A random partition of range(n) into ``folds`` groups of near-equal size."""
+def _held_out(n: int, folds: int, test_fraction: float, gen: torch.Generator) -> list[list[int]]:
+    """The held-out image indices of each fold: a random partition of range(n) into ``folds``
+    groups of near-equal size, or for one fold a single group of ``test_fraction`` of them."""
     perm = torch.randperm(n, generator=gen).tolist()
+    if folds == 1:
+        return [perm[: max(1, round(n * test_fraction))]]
     return [perm[f::folds] for f in range(folds)]
-
-
-def _split(n: int, test_fraction: float, gen: torch.Generator) -> tuple[list[int], list[int]]:
-    perm = torch.randperm(n, generator=gen).tolist()
-    n_test = max(1, round(n * test_fraction))
-    return perm[n_test:], perm[:n_test]
 
 
 def two_sample_test(
@@ -149,27 +146,22 @@ def two_sample_test(
     # never trained on under one label and tested under the other. Independent splits let the
     # classifier recognise a scene's content and pushed the accuracy of indistinguishable paired
     # sets below chance (0.26 measured for the true corruption against itself).
-    paired = len(set(map(len, hp_sets))) == 1
     if split == "patches":
         plans = [[(s, s) for s in hp_sets]]
     else:
         k = min(folds, *map(len, hp_sets))
-        if k >= 2:
-            shared = _folds(len(hp_sets[0]), k, gen) if paired else None
-            parts = [shared or _folds(len(s), k, gen) for s in hp_sets]
-        else:
-            shared_split = _split(len(hp_sets[0]), test_fraction, gen) if paired else None
-            parts = []
-            for s in hp_sets:
-                _, te = shared_split or _split(len(s), test_fraction, gen)
-                parts.append([te])
-        plans = [
-            [
-                ([im for i, im in enumerate(s) if i not in set(part[f])], [s[i] for i in part[f]])
-                for s, part in zip(hp_sets, parts, strict=True)
-            ]
-            for f in range(len(parts[0]))
-        ]
+        paired = len(set(map(len, hp_sets))) == 1
+        shared = _held_out(len(hp_sets[0]), k, test_fraction, gen) if paired else None
+        parts = [shared or _held_out(len(s), k, test_fraction, gen) for s in hp_sets]
+        plans = []
+        for f in range(len(parts[0])):
+            plan = []
+            for s, part in zip(hp_sets, parts, strict=True):
+                test = set(part[f])
+                plan.append(
+                    ([im for i, im in enumerate(s) if i not in test], [s[i] for i in part[f]])
+                )
+            plans.append(plan)
     n_folds = len(plans)
     test_per_fold = -(-test_patches // n_folds)
     c_test = n_test = 0
