@@ -89,6 +89,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"output": "residual", "noise_channels": 3, "noise_injection": True},
         "loss": {"w_col": 0.1, "d_batch": "joint"},
     },
+    # balanced + the JPEG block-grid phase input (Generator.block_period)
+    "balanced-blocks": {
+        "model": {"output": "residual", "noise_channels": 3, "block_period": 16},
+        "loss": {"w_col": 0.1, "d_batch": "joint"},
+    },
     # balanced with a 9x9 instead of 5x5 box: D sees lower frequencies, the colour loss fewer
     "balanced-k9": {
         "model": {"output": "residual", "noise_channels": 3},
@@ -332,6 +337,8 @@ def realism(
         "channel_corr_gen": ev["channel_corr"]["gen"]["mean"],
         "channel_corr_real": ev["channel_corr"]["real"]["mean"],
         "spectrum_distance": ev["spectrum"]["l1"],
+        "blockiness_gen": (ev.get("blocking") or {}).get("gen"),
+        "blockiness_real": (ev.get("blocking") or {}).get("real"),
         "two_sample_accuracy": ts.get("accuracy"),
         "fid": (ev.get("fidelity") or {}).get("fid"),
         "kid": (ev.get("fidelity") or {}).get("kid_mean"),
@@ -414,6 +421,10 @@ def save_picture(lr_dirs: dict[str, Path], path: Path, crop: int = 96) -> None:
     save_image(torch.cat(rows, dim=1), path)
 
 
+def _num(v: float | None, fmt: str) -> str:
+    return "n/a" if v is None else format(v, fmt)
+
+
 def write_markdown(result: dict[str, Any], path: Path) -> None:
     lines = [
         f"# Quality benchmark ({result['tag']})",
@@ -435,11 +446,17 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
                 f"run): {', '.join(res['reused'])}",
                 "",
             ]
+        # blocking only where the corruption makes a block grid (JPEG)
+        blocks = "jpeg_quality" in CORRUPTIONS.get(name, {})
+        real_blocks = next(
+            (r["realism"].get("blockiness_real") for r in res["methods"].values()), None
+        )
+        block_head = f" blockiness (real {_num(real_blocks, '.2f')}) |" if blocks else ""
         lines += [
             "| LR used for SR training | SR PSNR (dB) | gap closed | SR SSIM | noise sigma (real "
             f"{res['real_noise_sigma']:.2f}) | colour shift R,G,B | channel corr | "
-            "spectrum dist | 2-sample acc | FID |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            f"spectrum dist |{block_head} 2-sample acc | FID |",
+            "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if blocks else ""),
         ]
         lo = res["methods"]["bicubic"]["sr"]["psnr"]
         hi = res["methods"]["oracle"]["sr"]["psnr"]
@@ -452,7 +469,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
                 f"| {method} | {r['sr']['psnr']:.2f} | {gap} | {r['sr']['ssim']:.4f} | "
                 f"{m['noise_sigma_gen']:.2f} | {', '.join(f'{v:+.2f}' for v in m['colour_shift_rgb'])}"
                 f" | {m['channel_corr_gen']:.3f} | {m['spectrum_distance']:.3f} | "
-                f"{m['two_sample_accuracy']:.3f} | {'n/a' if fid is None else f'{fid:.2f}'} |"
+                + (f"{_num(m.get('blockiness_gen'), '.2f')} | " if blocks else "")
+                + f"{m['two_sample_accuracy']:.3f} | {'n/a' if fid is None else f'{fid:.2f}'} |"
             )
         lines.append("")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

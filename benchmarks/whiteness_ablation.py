@@ -32,6 +32,7 @@ from dsgan.devices import resolve_device  # noqa: E402
 from noise_whiteness import residual_stats  # noqa: E402
 from quality import (  # noqa: E402
     CORRUPTIONS,
+    _num,
     budget_from_args,
     dsgan_jobs,
     git_commit,
@@ -53,10 +54,6 @@ ABLATION = [
     "balanced-inject",
     "balanced-k9",
 ]
-
-
-def _num(v: float | None, fmt: str) -> str:
-    return "n/a" if v is None else format(v, fmt)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -111,3 +111,42 @@ def test_noise_whiteness_known_answers() -> None:
     blurred = [(w[..., 1:] + w[..., :-1]) / 2 for w in white]
     b = noise_whiteness.residual_stats(blurred)
     assert 0.45 < b["lag1"] < 0.55 and abs(b["lag2"]) < 0.05 and b["hf_share"] < s["hf_share"]
+
+
+def test_markdown_shows_blockiness_for_jpeg_only(tmp_path: Path) -> None:
+    def method(psnr: float, blocks: float | None) -> dict:
+        realism = {
+            "noise_sigma_gen": 2.0,
+            "colour_shift_rgb": [0.0, 0.0, 0.0],
+            "channel_corr_gen": 0.8,
+            "spectrum_distance": 0.1,
+            "two_sample_accuracy": 0.7,
+            "blockiness_real": 2.18,
+        }
+        if blocks is not None:
+            realism["blockiness_gen"] = blocks
+        return {"sr": {"psnr": psnr, "ssim": 0.7}, "realism": realism}
+
+    methods = {
+        "bicubic": method(27.0, 1.09),
+        "oracle": method(28.0, 2.18),
+        "dsgan": method(27.5, None),
+    }
+    result = {
+        "tag": "t",
+        "command": "c",
+        "commit": "x",
+        "date": "d",
+        "wall_s": 60,
+        "machine": {},
+        "budget": {},
+        "corruptions": {
+            name: {"real_noise_sigma": 1.0, "methods": methods} for name in ("jpeg30", "noise8")
+        },
+    }
+    quality.write_markdown(result, tmp_path / "r.md")
+    jpeg, noise = (tmp_path / "r.md").read_text().split("## noise8")
+    assert "blockiness (real 2.18)" in jpeg and "blockiness" not in noise
+    assert "| 0.100 | 1.09 | 0.700 |" in jpeg and "| 0.100 | n/a | 0.700 |" in jpeg
+    assert "| 0.100 | 0.700 |" in noise
+    assert "| dsgan | 27.50 | 50% |" in jpeg

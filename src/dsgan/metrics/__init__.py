@@ -5,6 +5,7 @@ One job per module:
 - :mod:`~dsgan.metrics.inception` — the FID Inception-v3 (torch-fidelity) and its features;
 - :mod:`~dsgan.metrics.fid` — FID and KID from features;
 - :mod:`~dsgan.metrics.noise` — noise level (Immerkaer) and cross-channel residual correlation;
+- :mod:`~dsgan.metrics.blocking` — blocking artefacts (steps on a block grid, as JPEG's);
 - :mod:`~dsgan.metrics.spectrum` — radially averaged high-frequency power spectra;
 - :mod:`~dsgan.metrics.two_sample` — classifier two-sample test on high-passed patches;
 - :mod:`~dsgan.metrics.reference` — PSNR, SSIM, colour PSNR, LPIPS against ground truth;

@@ -1,7 +1,7 @@
 """Folders (or lists of images) -> one dict of metrics.
 
 Metrics that need no pretrained weights always run: noise level, cross-channel residual
-correlation, high-frequency spectrum distance, classifier two-sample test and, with ground truth,
+correlation, blocking (JPEG-style grid steps), high-frequency spectrum distance, classifier two-sample test and, with ground truth,
 PSNR / SSIM / colour PSNR. FID/KID need the Inception weights and LPIPS the AlexNet weights: with
 ``"auto"`` they are computed when the weights are found and otherwise reported as ``None`` with the
 reason in ``result["skipped"]``; with ``"require"`` missing weights raise a ``UserError``; a weight
@@ -21,8 +21,8 @@ import torch
 
 from dsgan.errors import UserError
 from dsgan.io.images import list_images, load_image
+from dsgan.metrics import blocking, inception, noise, reference, spectrum, two_sample
 from dsgan.metrics import fid as fid_mod
-from dsgan.metrics import inception, noise, reference, spectrum, two_sample
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class EvalOptions:
     noise_method: noise.NoiseMethod = "immerkaer"
     spectrum_bins: int = 64
     spectrum_band: tuple[float, float] = (0.25, 0.5)
+    block_period: int = 8
     two_sample: bool = True
     ts_patch_size: int = 32
     ts_train_patches: int = 2048
@@ -220,7 +221,8 @@ def evaluate_images(
     Returns:
         JSON-able dict (``inf`` possible for PSNR of identical images) with sections ``inputs``,
         ``fidelity`` (fid, kid_mean, kid_std, ...), ``noise`` (gen, real, diff in 0..255 units),
-        ``channel_corr`` (gen/real: rg, rb, gb, mean), ``spectrum`` (l1, l2, high_band_diff, band,
+        ``channel_corr`` (gen/real: rg, rb, gb, mean), ``blocking`` (gen, real, period) or None,
+        ``spectrum`` (l1, l2, high_band_diff, band,
         freqs, gen, real), ``two_sample`` (accuracy, p_value, ...) or None, ``reference`` (psnr,
         ssim, color_psnr, lpips, n_pairs) or None, ``skipped`` {metric: reason} and ``notes``.
     """
@@ -262,6 +264,19 @@ def evaluate_images(
         "gen": noise.mean_channel_correlation(gen),
         "real": noise.mean_channel_correlation(real),
     }
+
+    small = min(min(im.shape[-2:]) for im in [*gen, *real])
+    if small >= 2 * opt.block_period + 1:
+        result["blocking"] = {
+            "gen": blocking.mean_blockiness(gen, opt.block_period),
+            "real": blocking.mean_blockiness(real, opt.block_period),
+            "period": opt.block_period,
+        }
+    else:
+        result["blocking"] = None
+        skipped["blocking"] = (
+            f"an image side is {small} px, under the {2 * opt.block_period + 1} px it needs"
+        )
 
     log.info("spectra ...")
     spec = spectrum.compare_spectra(gen, real, opt.spectrum_bins, opt.spectrum_band)

@@ -111,6 +111,17 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
                 "gen / real; 0 = independent channels",
             )
         )
+    bl = result.get("blocking")
+    if bl:
+        rows.append(
+            (
+                "blockiness gen / real",
+                f"{_fmt(bl['gen'], 3)} / {_fmt(bl['real'], 3)}",
+                f"{bl['period']}-px grid steps; ~1 = none, JPEG q30 ~2",
+            )
+        )
+    else:
+        rows.append(("blockiness", "n/a", f"skipped: {skipped.get('blocking', 'not computed')}"))
     sp = result["spectrum"]
     band = f"[{sp['band'][0]:g}, {sp['band'][1]:g}] cyc/px"
     rows.append(

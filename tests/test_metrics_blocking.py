@@ -1,0 +1,80 @@
+"""Blockiness: steps on a block grid, the signature of JPEG-style block coding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dsgan.metrics.blocking import blockiness
+from dsgan.metrics.evaluate import evaluate_images
+from dsgan.metrics.report import format_table
+from dsgan.ops.corrupt import jpeg
+
+
+def texture(seed: int, h: int = 96, w: int = 128) -> torch.Tensor:
+    """A smooth random colour texture plus mild white noise, (3, h, w) in [0, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, 3, h // 6, w // 6, generator=g)
+    x = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    return (x[0] + torch.randn(3, h, w, generator=g) * 0.02).clamp(0, 1)
+
+
+def with_grid_steps(image: torch.Tensor, period: int, offset: int, size: float) -> torch.Tensor:
+    """Adds a constant random level per ``period`` x ``period`` block, the grid shifted by offset."""
+    g = torch.Generator().manual_seed(99)
+    h, w = image.shape[-2:]
+    rows = (torch.arange(h) + offset) // period
+    cols = (torch.arange(w) + offset) // period
+    levels = (torch.rand(int(rows.max()) + 1, int(cols.max()) + 1, generator=g) - 0.5) * size
+    return (image + levels[rows][:, cols]).clamp(0, 1)
+
+
+def test_no_grid_scores_about_one():
+    assert 1.0 <= blockiness(texture(0)) < 1.15  # >= 1 by construction (max over the mean)
+
+
+@pytest.mark.parametrize("offset", [0, 3, 5])
+def test_grid_steps_score_high_wherever_the_grid_lies(offset):
+    clean = blockiness(texture(0))
+    steps = blockiness(with_grid_steps(texture(0), 8, offset, 0.3))
+    assert steps > 2.0 * clean
+
+
+def test_grid_of_another_period_is_not_counted():
+    """Steps every 7 px spread over all phases of an 8-px grid: no more than the image without."""
+    clean = blockiness(texture(0))
+    assert blockiness(with_grid_steps(texture(0), 7, 0, 0.3)) < clean + 0.15
+    assert blockiness(with_grid_steps(texture(0), 7, 0, 0.3), period=7) > 2.0 * clean
+
+
+def test_jpeg_blockiness_grows_as_quality_falls():
+    x = texture(1)
+    scores = [blockiness(jpeg(x, q)) for q in (95, 60, 20)]
+    assert scores[0] < scores[1] < scores[2]
+    assert scores[2] > 1.3 and scores[0] < 1.15
+
+
+def test_blockiness_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="RGB"):
+        blockiness(torch.rand(1, 32, 32))
+    with pytest.raises(ValueError, match="too small"):
+        blockiness(torch.rand(3, 16, 40))
+
+
+def test_evaluate_reports_blocking_or_says_why_not():
+    gen = [texture(s) for s in range(3)]
+    real = [jpeg(texture(s + 10), 20) for s in range(3)]
+    res = evaluate_images(gen, real, options=_fast())
+    assert res["blocking"]["real"] > res["blocking"]["gen"] + 0.2
+    assert "blockiness gen / real" in format_table(res)
+    tiny = evaluate_images(
+        [torch.rand(3, 12, 12)] * 2, [torch.rand(3, 12, 12)] * 2, options=_fast()
+    )
+    assert tiny["blocking"] is None and "12 px" in tiny["skipped"]["blocking"]
+    assert "skipped: an image side is 12 px" in format_table(tiny)
+
+
+def _fast():
+    from dsgan.metrics.evaluate import EvalOptions
+
+    return EvalOptions(fid="off", lpips="off", two_sample=False)
