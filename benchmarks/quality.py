@@ -421,7 +421,7 @@ def save_picture(lr_dirs: dict[str, Path], path: Path, crop: int = 96) -> None:
     save_image(torch.cat(rows, dim=1), path)
 
 
-def _num(v: float | None, fmt: str) -> str:
+def fmt_or_na(v: float | None, fmt: str) -> str:
     return "n/a" if v is None else format(v, fmt)
 
 
@@ -449,9 +449,14 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         # blocking only where the corruption makes a block grid (JPEG)
         blocks = "jpeg_quality" in CORRUPTIONS.get(name, {})
         real_blocks = next(
-            (r["realism"].get("blockiness_real") for r in res["methods"].values()), None
+            (
+                v
+                for r in res["methods"].values()
+                if (v := r["realism"].get("blockiness_real")) is not None
+            ),
+            None,
         )
-        block_head = f" blockiness (real {_num(real_blocks, '.2f')}) |" if blocks else ""
+        block_head = f" blockiness (real {fmt_or_na(real_blocks, '.2f')}) |" if blocks else ""
         lines += [
             "| LR used for SR training | SR PSNR (dB) | gap closed | SR SSIM | noise sigma (real "
             f"{res['real_noise_sigma']:.2f}) | colour shift R,G,B | channel corr | "
@@ -469,7 +474,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
                 f"| {method} | {r['sr']['psnr']:.2f} | {gap} | {r['sr']['ssim']:.4f} | "
                 f"{m['noise_sigma_gen']:.2f} | {', '.join(f'{v:+.2f}' for v in m['colour_shift_rgb'])}"
                 f" | {m['channel_corr_gen']:.3f} | {m['spectrum_distance']:.3f} | "
-                + (f"{_num(m.get('blockiness_gen'), '.2f')} | " if blocks else "")
+                + (f"{fmt_or_na(m.get('blockiness_gen'), '.2f')} | " if blocks else "")
                 + f"{m['two_sample_accuracy']:.3f} | {'n/a' if fid is None else f'{fid:.2f}'} |"
             )
         lines.append("")

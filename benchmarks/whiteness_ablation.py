@@ -32,9 +32,9 @@ from dsgan.devices import resolve_device  # noqa: E402
 from noise_whiteness import residual_stats  # noqa: E402
 from quality import (  # noqa: E402
     CORRUPTIONS,
-    _num,
     budget_from_args,
     dsgan_jobs,
+    fmt_or_na,
     git_commit,
     load_folder,
     lr_set,
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     lines += [
         f"| {name} | {s['lag1']:+.3f} | {s['lag2']:+.3f} | {s['std']:.2f} | {s['hf_share']:.3f} "
-        f"| {_num(s.get('noise_sigma'), '.2f')} | {_num(s.get('two_sample_accuracy'), '.3f')} |"
+        f"| {fmt_or_na(s.get('noise_sigma'), '.2f')} | {fmt_or_na(s.get('two_sample_accuracy'), '.3f')} |"
         for name, s in rows
     ]
     text = "\n".join(lines) + "\n"

@@ -54,11 +54,29 @@ def test_jpeg_blockiness_grows_as_quality_falls():
     assert scores[2] > 1.3 and scores[0] < 1.15
 
 
+def test_both_directions_count():
+    """Steps between block rows only: the vertical profile finds them, the horizontal one not."""
+    x = texture(0)
+    rows_only = x.clone()
+    g = torch.Generator().manual_seed(5)
+    levels = (torch.rand(x.shape[1] // 8 + 1, generator=g) - 0.5) * 0.3
+    rows_only = (rows_only + levels[torch.arange(x.shape[1]) // 8][None, :, None]).clamp(0, 1)
+    clean = blockiness(x)
+    assert blockiness(rows_only) > clean + 0.5
+    assert blockiness(rows_only.transpose(1, 2)) == pytest.approx(blockiness(rows_only), rel=1e-9)
+
+
+def test_flat_image_scores_one():
+    assert blockiness(torch.full((3, 32, 32), 0.5)) == pytest.approx(1.0)
+
+
 def test_blockiness_rejects_bad_shapes():
     with pytest.raises(ValueError, match="RGB"):
         blockiness(torch.rand(1, 32, 32))
     with pytest.raises(ValueError, match="too small"):
         blockiness(torch.rand(3, 16, 40))
+    with pytest.raises(ValueError, match="period"):
+        blockiness(torch.rand(3, 32, 32), period=1)
 
 
 def test_evaluate_reports_blocking_or_says_why_not():

@@ -150,3 +150,22 @@ def test_markdown_shows_blockiness_for_jpeg_only(tmp_path: Path) -> None:
     assert "| 0.100 | 1.09 | 0.700 |" in jpeg and "| 0.100 | n/a | 0.700 |" in jpeg
     assert "| 0.100 | 0.700 |" in noise
     assert "| dsgan | 27.50 | 50% |" in jpeg
+
+
+def test_d_logits_summarises_the_second_half(tmp_path: Path, capsys) -> None:
+    import d_logits
+
+    run = tmp_path / "noise8" / "dsgan-same-x"
+    run.mkdir(parents=True)
+    rows = [{"step": 10, "loss/identity": 0.1}]  # warm-up steps log no D terms
+    rows += [
+        {"step": s, "d/real": s / 100, "d/fake": -s / 100, "loss/tex": 1.0, "loss/col": 0.002}
+        for s in (50, 100, 150, 200)
+    ]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "r.md"
+    assert d_logits.main([str(run), "--out", str(out)]) == 0
+    # steps after 100 (half of 200): 150 and 200
+    assert "| noise8/dsgan-same-x | 200 | +1.75 | -1.75 | 1.00 | 0.0020 |" in out.read_text()
+    assert d_logits.main([str(tmp_path / "nothing")]) == 2
+    assert "no metrics.jsonl" in capsys.readouterr().err

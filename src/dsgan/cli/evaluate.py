@@ -1,8 +1,9 @@
 """``dsgan evaluate GEN_DIR REAL_DIR``: distribution metrics between two image folders.
 
 FID/KID (when the Inception weights are found), noise level, cross-channel residual correlation,
-blocking (8-px grid steps, as JPEG's), high-frequency spectrum distance, a classifier two-sample test and, with ``--gt``, PSNR / SSIM /
-colour PSNR / LPIPS. Prints a table (and the JSON summary); ``--json`` and ``--report`` write files.
+blocking (8-px grid steps, as JPEG's), high-frequency spectrum distance, a classifier two-sample
+test and, with ``--gt``, PSNR / SSIM / colour PSNR / LPIPS. Prints a table (and the JSON summary);
+``--json`` and ``--report`` write files.
 """
 
 from __future__ import annotations

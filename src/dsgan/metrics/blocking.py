@@ -22,14 +22,16 @@ import torch
 
 from dsgan.metrics.reference import rgb_to_y
 
+_EPS = 1e-6  # luma units (0..1): keeps a flat image at 1 and leaves real images' ratios unchanged
 
-def _ratio(diff: torch.Tensor, period: int) -> float:
+
+def _phase_ratio(diff: torch.Tensor, period: int) -> float:
     """diff: (N, L) absolute steps, ``diff[:, i]`` between pixels i and i+1 of N lines."""
     n = diff.shape[-1] - diff.shape[-1] % period  # whole periods only: every phase equally often
     profile = diff[:, :n].reshape(diff.shape[0], -1, period).mean(dim=(0, 1))  # (period,)
     k = int(profile.argmax())
     others = torch.cat([profile[:k], profile[k + 1 :]]).mean()
-    return float(profile[k] / others.clamp_min(1e-12))
+    return float((profile[k] + _EPS) / (others + _EPS))
 
 
 def blockiness(image: torch.Tensor, period: int = 8) -> float:
@@ -40,8 +42,11 @@ def blockiness(image: torch.Tensor, period: int = 8) -> float:
         period: block size in pixels (8 for JPEG luma).
 
     Returns:
-        Mean over the two directions of (strongest phase's mean |step|) / (other phases' mean).
+        Mean over the two directions of (strongest phase's mean |step|) / (other phases' mean):
+        >= 1; 1 for a flat image; very large for an image that is flat inside every block.
     """
+    if period < 2:
+        raise ValueError(f"period must be at least 2, got {period}")
     if image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f"expected a (3, H, W) RGB image, got {tuple(image.shape)}")
     if min(image.shape[-2:]) < 2 * period + 1:
@@ -49,7 +54,7 @@ def blockiness(image: torch.Tensor, period: int = 8) -> float:
     y = rgb_to_y(image.detach().double())[0]  # (H, W)
     horizontal = (y[:, 1:] - y[:, :-1]).abs()  # (H, W-1)
     vertical = (y[1:] - y[:-1]).abs().T  # (W, H-1)
-    return (_ratio(horizontal, period) + _ratio(vertical, period)) / 2
+    return (_phase_ratio(horizontal, period) + _phase_ratio(vertical, period)) / 2
 
 
 def mean_blockiness(images: Sequence[torch.Tensor], period: int = 8) -> float:

@@ -1,11 +1,12 @@
 """Folders (or lists of images) -> one dict of metrics.
 
 Metrics that need no pretrained weights always run: noise level, cross-channel residual
-correlation, blocking (JPEG-style grid steps), high-frequency spectrum distance, classifier two-sample test and, with ground truth,
-PSNR / SSIM / colour PSNR. FID/KID need the Inception weights and LPIPS the AlexNet weights: with
-``"auto"`` they are computed when the weights are found and otherwise reported as ``None`` with the
-reason in ``result["skipped"]``; with ``"require"`` missing weights raise a ``UserError``; a weight
-file given explicitly must be valid. Nothing falls back to random weights.
+correlation, blocking (JPEG-style grid steps), high-frequency spectrum distance, classifier
+two-sample test and, with ground truth, PSNR / SSIM / colour PSNR. FID/KID need the Inception
+weights and LPIPS the AlexNet weights: with ``"auto"`` they are computed when the weights are found
+and otherwise reported as ``None`` with the reason in ``result["skipped"]``; with ``"require"``
+missing weights raise a ``UserError``; a weight file given explicitly must be valid. Nothing falls
+back to random weights.
 """
 
 from __future__ import annotations
@@ -222,9 +223,9 @@ def evaluate_images(
         JSON-able dict (``inf`` possible for PSNR of identical images) with sections ``inputs``,
         ``fidelity`` (fid, kid_mean, kid_std, ...), ``noise`` (gen, real, diff in 0..255 units),
         ``channel_corr`` (gen/real: rg, rb, gb, mean), ``blocking`` (gen, real, period) or None,
-        ``spectrum`` (l1, l2, high_band_diff, band,
-        freqs, gen, real), ``two_sample`` (accuracy, p_value, ...) or None, ``reference`` (psnr,
-        ssim, color_psnr, lpips, n_pairs) or None, ``skipped`` {metric: reason} and ``notes``.
+        ``spectrum`` (l1, l2, high_band_diff, band, freqs, gen, real), ``two_sample`` (accuracy,
+        p_value, ...) or None, ``reference`` (psnr, ssim, color_psnr, lpips, n_pairs) or None,
+        ``skipped`` {metric: reason} and ``notes``.
     """
     from dsgan.devices import resolve_device
 
