@@ -5,8 +5,8 @@ Trains the quality benchmark's DSGAN variants that differ from ``residual`` in o
 colour loss on the antithetic mean), both (``balanced``), and both with white noise added at a
 learned scale (``balanced-inject``) or a 9x9 box filter (``balanced-k9``), on the noise-sigma-8
 data, same-domain and unpaired, at the benchmark's budget (``--quick`` / ``--scale-budget`` /
-``--dsgan-*`` as there). The runs are the benchmark's own: those it already trained are reused, new ones land in the
-same work directory. Degrades the val photos and reports the residual statistics of
+``--dsgan-*`` as there). The runs are the benchmark's own: those it already trained are reused, new
+ones land in the same work directory. Degrades the val photos and reports the residual statistics of
 ``noise_whiteness.py`` (lag-1/lag-2 autocorrelation, 0 for white noise; residual std; share of power
 above 0.35 cycles/pixel, about 0.62 when white), the noise level and the two-sample accuracy of
 ``quality.py``'s realism metrics.
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     lines += [
         f"| {name} | {s['lag1']:+.3f} | {s['lag2']:+.3f} | {s['std']:.2f} | {s['hf_share']:.3f} "
-        f"| {fmt_or_na(s.get('noise_sigma'), '.2f')} | {fmt_or_na(s.get('two_sample_accuracy'), '.3f')} |"
+        f"| {fmt_or_na(s.get('noise_sigma'), '.2f')} "
+        f"| {fmt_or_na(s.get('two_sample_accuracy'), '.3f')} |"
         for name, s in rows
     ]
     text = "\n".join(lines) + "\n"

@@ -34,11 +34,16 @@ def _phase_ratio(diff: torch.Tensor, period: int) -> float:
     return float((profile[k] + _EPS) / (others + _EPS))
 
 
+def min_side(period: int) -> int:
+    """Smallest image side :func:`blockiness` accepts: two whole periods of steps."""
+    return 2 * period + 1
+
+
 def blockiness(image: torch.Tensor, period: int = 8) -> float:
     """Blocking strength of one image: 1 = no grid, larger = stronger block steps.
 
     Args:
-        image: (3, H, W) RGB float in [0, 1]; H and W at least ``2 * period + 1``.
+        image: (3, H, W) RGB float in [0, 1]; H and W at least ``min_side(period)``.
         period: block size in pixels (8 for JPEG luma).
 
     Returns:
@@ -49,7 +54,7 @@ def blockiness(image: torch.Tensor, period: int = 8) -> float:
         raise ValueError(f"period must be at least 2, got {period}")
     if image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f"expected a (3, H, W) RGB image, got {tuple(image.shape)}")
-    if min(image.shape[-2:]) < 2 * period + 1:
+    if min(image.shape[-2:]) < min_side(period):
         raise ValueError(f"image {tuple(image.shape)} is too small for period {period}")
     y = rgb_to_y(image.detach().double())[0]  # (H, W)
     horizontal = (y[:, 1:] - y[:, :-1]).abs()  # (H, W-1)

@@ -267,7 +267,8 @@ def evaluate_images(
     }
 
     small = min(min(im.shape[-2:]) for im in [*gen, *real])
-    if small >= 2 * opt.block_period + 1:
+    need = blocking.min_side(opt.block_period)
+    if small >= need:
         result["blocking"] = {
             "gen": blocking.mean_blockiness(gen, opt.block_period),
             "real": blocking.mean_blockiness(real, opt.block_period),
@@ -275,9 +276,7 @@ def evaluate_images(
         }
     else:
         result["blocking"] = None
-        skipped["blocking"] = (
-            f"an image side is {small} px, under the {2 * opt.block_period + 1} px it needs"
-        )
+        skipped["blocking"] = f"an image side is {small} px, under the {need} px it needs"
 
     log.info("spectra ...")
     spec = spectrum.compare_spectra(gen, real, opt.spectrum_bins, opt.spectrum_band)
