@@ -94,6 +94,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"output": "residual", "noise_channels": 3, "block_period": 16},
         "loss": {"w_col": 0.1, "d_batch": "joint"},
     },
+    # balanced + a JPEG round trip of G's output whose quality is learned (Generator.codec)
+    "balanced-jpeg": {
+        "model": {"output": "residual", "noise_channels": 3, "codec": "jpeg"},
+        "loss": {"w_col": 0.1, "d_batch": "joint"},
+    },
     # balanced with a 9x9 instead of 5x5 box: D sees lower frequencies, the colour loss fewer
     "balanced-k9": {
         "model": {"output": "residual", "noise_channels": 3},
@@ -421,6 +426,14 @@ def save_picture(lr_dirs: dict[str, Path], path: Path, crop: int = 96) -> None:
     save_image(torch.cat(rows, dim=1), path)
 
 
+def learned_quality(gen_path: str) -> float | None:
+    """The JPEG quality a DSGAN generator's codec learned, or None without a codec."""
+    from dsgan.inference.loading import load_generator
+
+    g, _ = load_generator(gen_path)
+    return None if g.codec is None else float(g.codec.quality)
+
+
 def fmt_or_na(v: float | None, fmt: str) -> str:
     return "n/a" if v is None else format(v, fmt)
 
@@ -470,6 +483,18 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
                 + (f"{fmt_or_na(m.get('blockiness_gen'), '.2f')} | " if blocks else "")
                 + f"{m['two_sample_accuracy']:.3f} | {'n/a' if fid is None else f'{fid:.2f}'} |"
             )
+        learned = {
+            k: r["learned_quality"]
+            for k, r in res["methods"].items()
+            if r.get("learned_quality") is not None
+        }
+        if learned:
+            true_q = CORRUPTIONS.get(name, {}).get("jpeg_quality")
+            lines += [
+                "",
+                f"JPEG quality learned by the codec (true: {true_q if true_q else 'no JPEG'}): "
+                + ", ".join(f"{k} {q:.1f}" for k, q in learned.items()),
+            ]
         lines.append("")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -503,6 +528,8 @@ def run_corruption(
             "realism": rz,
             "sr": sr_scores(sr_paths[m], sets["test_lr"], sets["val_hr"], device),
         }
+        if m in gen_paths:  # the JPEG quality a codec variant learned (model.codec: jpeg)
+            res["methods"][m]["learned_quality"] = learned_quality(gen_paths[m])
         res["real_noise_sigma"] = rz["noise_sigma_real"]
         print(f"[{name}] {m}: {json.dumps(res['methods'][m])}", flush=True)
     pic = args.results / f"{args.name or 'quality-' + args.tag}-{name}-lr.png"

@@ -131,6 +131,7 @@ def test_markdown_shows_blockiness_for_jpeg_only(tmp_path: Path) -> None:
         "bicubic": method(27.0, 1.09),
         "oracle": method(28.0, 2.18),
         "dsgan": method(27.5, None),
+        "dsgan-codec": {**method(27.6, 2.0), "learned_quality": 31.24},
     }
     result = {
         "tag": "t",
@@ -150,6 +151,9 @@ def test_markdown_shows_blockiness_for_jpeg_only(tmp_path: Path) -> None:
     assert "| 0.100 | 1.09 | 0.700 |" in jpeg and "| 0.100 | n/a | 0.700 |" in jpeg
     assert "| 0.100 | 0.700 |" in noise
     assert "| dsgan | 27.50 | 50% |" in jpeg
+    # the codec's learned quality, against the true one where there is one
+    assert "JPEG quality learned by the codec (true: 30): dsgan-codec 31.2" in jpeg
+    assert "(true: no JPEG): dsgan-codec 31.2" in noise
 
 
 def test_d_logits_summarises_the_second_half(tmp_path: Path, capsys) -> None:

@@ -32,7 +32,8 @@ class ModelConfig(StrictModel):
     residual | highpass; ``noise_channels``: N(0, 1) input channels (0 = the paper);
     ``block_period``: block-grid phase input for block-coded degradations such as JPEG (16), 0 = off
     (the paper); ``noise_injection``: white noise added with a learned per-pixel scale (False =
-    the paper)."""
+    the paper); ``codec``: ``jpeg`` codes G's output with a JPEG round trip whose quality is
+    learned, starting from ``codec_quality`` (``models/codec.py``; none = the paper)."""
 
     n_res_blocks: int = Field(8, ge=1)
     channels: int = Field(64, ge=8)
@@ -40,6 +41,8 @@ class ModelConfig(StrictModel):
     noise_channels: int = Field(0, ge=0)
     block_period: int = Field(0, ge=0, le=64)
     noise_injection: bool = False
+    codec: Literal["none", "jpeg"] = "none"
+    codec_quality: float = Field(75.0, gt=1, lt=100)
     d_channels: int = Field(64, ge=8)
 
     @model_validator(mode="after")
@@ -90,6 +93,17 @@ class OptimConfig(StrictModel):
     )
     warmup_identity: int = Field(
         0, ge=0, description="initial iterations training G for the identity only (L1), no GAN"
+    )
+    codec_lr: float = Field(
+        0.01,
+        gt=0,
+        description="Adam step size of the learned JPEG quality's logit (model.codec jpeg)",
+    )
+    codec_delta: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="finite-difference step of the quality logit (about 2 quality units at q 30)",
     )
 
 

@@ -61,7 +61,8 @@ def apply_generator(
 
     G's noise input (if any) is drawn per image from its seed (``seed``: one per image, or one
     int for N = 1) and its block-phase input (if any) laid from each image's top-left pixel, both
-    for the whole image before tiling, so tiled, untiled and batched outputs agree.
+    for the whole image before tiling, and its JPEG codec (if any) applied to the whole image
+    after, so tiled, untiled and batched outputs agree.
     """
     if g is None:
         return lr.clamp(0, 1)
@@ -86,9 +87,12 @@ def apply_generator(
 
     def fn(t: torch.Tensor) -> torch.Tensor:
         noise = t[:, 3 + n_phase :] if g.noise_channels else None
-        return g(t[:, :3], noise, t[:, 3 : 3 + n_phase] if n_phase else None)
+        return g(t[:, :3], noise, t[:, 3 : 3 + n_phase] if n_phase else None, codec_offset=None)
 
-    return tiled_apply(fn, x, tile, overlap=g.receptive_radius + 2).clamp(0, 1)
+    out = tiled_apply(fn, x, tile, overlap=g.receptive_radius + 2)
+    if g.codec is not None:  # once for the whole image: its block grid starts at the top left
+        out = g.codec(out)
+    return out.clamp(0, 1)
 
 
 def prepare_generator(g: Generator, device: torch.device) -> Generator:

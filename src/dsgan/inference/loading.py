@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dsgan.errors import UserError
-from dsgan.models.dsgan import Generator
+from dsgan.models.dsgan import Generator, generator_from_config
 from dsgan.training import checkpoint as ckpt
 
 
@@ -24,15 +24,7 @@ def _from_safetensors(path: Path) -> tuple[Generator, dict[str, Any]]:
             "pass the generator.safetensors of a `dsgan train` run"
         )
     config = json.loads(meta.get("config", "{}"))
-    m = config.get("model", {})
-    g = Generator(
-        m.get("n_res_blocks", 8),
-        m.get("channels", 64),
-        m.get("output", "sigmoid"),
-        m.get("noise_channels", 0),
-        m.get("block_period", 0),
-        m.get("noise_injection", False),
-    )
+    g = generator_from_config(config.get("model", {}))
     try:
         g.load_state_dict(groups["g"])
     except RuntimeError as exc:

@@ -9,11 +9,12 @@ Discriminator (1,030,273 parameters): per-pixel patch GAN on high-passes, no str
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
+from dsgan.models.codec import JPEGCodec
 from dsgan.ops.filters import HighPass
 
 
@@ -54,6 +55,10 @@ class Generator(nn.Module):
             does. Noise that only passes through the 3x3 convolutions comes out spatially
             correlated (``benchmarks/noise_whiteness.py``). Needs ``noise_channels >= 3`` and a
             non-sigmoid output (False = faithful).
+        codec: ``jpeg``: G's output goes through a JPEG round trip whose quality is learned
+            (:class:`~dsgan.models.codec.JPEGCodec`; the trainer sets it), for JPEG-compressed
+            targets, whose block artefacts a convolutional G cannot make (``none`` = faithful).
+        codec_quality: the codec's initial quality.
 
     Shapes: (N, 3, H, W) in [0, 1] -> (N, 3, H, W); ``sigmoid`` output lies in (0, 1), ``residual``
     output is unclamped (clamp before saving).
@@ -67,6 +72,8 @@ class Generator(nn.Module):
         noise_channels: int = 0,
         block_period: int = 0,
         noise_injection: bool = False,
+        codec: Literal["none", "jpeg"] = "none",
+        codec_quality: float = 75.0,
     ) -> None:
         super().__init__()
         if output not in ("sigmoid", "residual", "highpass"):
@@ -90,6 +97,9 @@ class Generator(nn.Module):
         if output != "sigmoid":
             nn.init.zeros_(self.block_output.weight)
             nn.init.zeros_(self.block_output.bias)
+        if codec not in ("none", "jpeg"):
+            raise ValueError(f"codec must be none or jpeg, got {codec!r}")
+        self.codec = JPEGCodec(codec_quality) if codec == "jpeg" else None
 
     @property
     def receptive_radius(self) -> int:
@@ -101,10 +111,13 @@ class Generator(nn.Module):
         x: torch.Tensor,
         noise: torch.Tensor | None = None,
         phase: torch.Tensor | None = None,
+        codec_offset: tuple[int, int] | None = (0, 0),
     ) -> torch.Tensor:
         """x: (N, 3, H, W) in [0, 1]; noise: optional (N, noise_channels, H, W) to fix the draw;
         phase: optional (N, 2, H, W) block phase (:func:`block_phase`; default: the grid starts
-        at the top-left pixel, as a JPEG's does)."""
+        at the top-left pixel, as a JPEG's does); codec_offset: the codec's block-grid offset
+        (:meth:`JPEGCodec.forward`), or None to skip the codec (tiled inference applies it once
+        to the whole image)."""
         parts = [x]
         if self.noise_channels:
             if noise is None:
@@ -121,11 +134,30 @@ class Generator(nn.Module):
             h = block(h)
         f = self.block_output(h)
         if self.output == "sigmoid":
-            return torch.sigmoid(f)
-        out = x + (self.detail(f) if self.detail is not None else f)
+            out = torch.sigmoid(f)
+        else:
+            out = x + (self.detail(f) if self.detail is not None else f)
         if self.noise_scale is not None:
             out = out + self.noise_scale(h) * noise[:, :3]  # type: ignore[index]
+        if self.codec is not None and codec_offset is not None:
+            out = self.codec(out, codec_offset)
         return out
+
+
+def generator_from_config(model: dict[str, Any]) -> Generator:
+    """The Generator a ``model`` config section (``ModelConfig`` dumped, or the dict stored in a
+    checkpoint's metadata) describes; keys a config lacks take their defaults (older runs)."""
+    keys = (
+        "n_res_blocks",
+        "channels",
+        "output",
+        "noise_channels",
+        "block_period",
+        "noise_injection",
+        "codec",
+        "codec_quality",
+    )
+    return Generator(**{k: model[k] for k in keys if k in model})
 
 
 def block_phase(

@@ -113,6 +113,15 @@ def all_true(flag: torch.Tensor) -> torch.Tensor:
     return t[0].bool()
 
 
+def all_mean(t: torch.Tensor) -> torch.Tensor:
+    """Mean of a float tensor over all ranks (identity with one process)."""
+    if not is_initialized():
+        return t
+    t = t.clone()
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t / dist.get_world_size()
+
+
 class CPUSyncBatchNorm2d(torch.nn.BatchNorm2d):
     """BatchNorm2d whose training statistics span all ranks, for CPU (gloo) runs.
 

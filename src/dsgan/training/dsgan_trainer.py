@@ -29,11 +29,13 @@ from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
 from dsgan.errors import UserError
 from dsgan.losses import AdversarialLoss, ColorLoss, build_perceptual_loss
-from dsgan.models.dsgan import Discriminator, Generator, block_phase
+from dsgan.models.codec import MACROBLOCK
+from dsgan.models.dsgan import Discriminator, Generator, block_phase, generator_from_config
 from dsgan.ops.filters import HighPass, LowPass
 from dsgan.ops.resize import imresize
 from dsgan.training import checkpoint as ckpt
 from dsgan.training import distributed as distrib
+from dsgan.training.codec_step import frozen_batchnorm_stats, quality_slope
 from dsgan.training.common import (
     FaultCounter,
     autocast,
@@ -48,10 +50,7 @@ log = logging.getLogger(__name__)
 
 
 def build_generator(cfg: DSGANConfig) -> Generator:
-    m = cfg.model
-    return Generator(
-        m.n_res_blocks, m.channels, m.output, m.noise_channels, m.block_period, m.noise_injection
-    )
+    return generator_from_config(cfg.model.model_dump())
 
 
 class DSGANTrainer(TrainLoop):
@@ -118,7 +117,13 @@ class DSGANTrainer(TrainLoop):
         fused = self.device.type == "cuda"
         kw: dict[str, Any] = {"lr": o.lr, "betas": (o.beta1, o.beta2)}
         kw["fused" if fused else "foreach"] = True
-        opt_g = torch.optim.Adam(self.g.parameters(), **kw)
+        # the codec's quality logit has no autograd gradient: its own group, whose .grad the
+        # step sets from a finite difference (training/codec_step.py)
+        body = [p for p in self.g.parameters() if p.requires_grad]
+        groups: list[dict[str, Any]] = [{"params": body}]
+        if self.g.codec is not None:
+            groups.append({"params": [self.g.codec.quality_logit], "lr": o.codec_lr})
+        opt_g = torch.optim.Adam(groups, **kw)
         opt_d = torch.optim.Adam(self.d.parameters(), **kw)
         rule = linear_decay(self.cfg.iterations, o.decay_start)
         return (
@@ -230,12 +235,19 @@ class DSGANTrainer(TrainLoop):
         g, d = self.g_run, self.d_run
         hp = self.highpass if lc.highpass else (lambda t: t)
         warm = self.step < self.cfg.optim.warmup_identity
-        g_params, d_params = list(self.g.parameters()), list(self.d.parameters())
+        g_params = [p for p in self.g.parameters() if p.requires_grad]  # not the codec quality
+        d_params = list(self.d.parameters())
         phase = None
         if self.cfg.model.block_period:  # a random grid offset per image: G must follow it
             p = self.cfg.model.block_period
             offsets = torch.randint(p, (xb.shape[0], 2))
             phase = block_phase(xb.shape[0], *xb.shape[2:], p, offsets, dev)
+        codec = self.g.codec
+        # the codec runs outside G's (DDP) call, so the finite difference can reuse G's output
+        offset = (0, 0)
+        if codec is not None:  # a random grid phase, as real crops have
+            oy, ox = torch.randint(MACROBLOCK, (2,)).tolist()
+            offset = (oy, ox)
         xd_mean = None
         with autocast(dev, self.amp):
             if lc.color_mean and not warm:  # antithetic pair in one batch: G(x, n), G(x, -n)
@@ -246,12 +258,16 @@ class DSGANTrainer(TrainLoop):
                     torch.cat([xb, xb]),
                     torch.cat([n, -n]),
                     None if phase is None else torch.cat([phase, phase]),
+                    codec_offset=None,
                 )
-                xd, xd_anti = both.chunk(2)
+                pre = both[: xb.shape[0]]
+                xd, xd_anti = (both if codec is None else codec(both, offset)).chunk(2)
                 xd_mean = 0.5 * (xd.float() + xd_anti.float())
             else:
-                xd = g(xb, None, phase)
+                pre = g(xb, None, phase, codec_offset=None)
+                xd = pre if codec is None else codec(pre, offset)
         xd32 = xd.float()
+        slope = None
         out: dict[str, torch.Tensor] = {}
         if warm:
             loss_g = (xd32 - xb).abs().mean()
@@ -269,6 +285,9 @@ class DSGANTrainer(TrainLoop):
                 return None
             out.update({"loss/d": loss_d, "d/real": d_real.mean(), "d/fake": d_fake.mean()})
             out["loss/tex"] = self.adv.generator(d_fake, d_real.detach())
+            if codec is not None:  # before D's update: the slope of the same loss
+                slope = self._quality_slope(pre.detach(), real, hp, offset)
+                out["codec/slope"] = slope
             # with color_mean, the colour of the noise-averaged output: the noise's own low-pass
             # leakage is not penalised (measured: it pushed G's noise to high frequencies)
             out["loss/col"] = self.color(xd32 if xd_mean is None else xd_mean, xb)
@@ -284,10 +303,32 @@ class DSGANTrainer(TrainLoop):
             self.opt_d.step()  # after G's backward, which still needs D's current weights
         if not self._finite(loss_g, g_params):
             return None
+        if slope is not None and codec is not None:
+            codec.quality_logit.grad = torch.where(torch.isfinite(slope), slope, 0.0).reshape(())
         self.opt_g.step()
+        if codec is not None:
+            out["codec/quality"] = codec.quality.detach()
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
         return {k: v.detach() for k, v in out.items()}
+
+    def _quality_slope(
+        self, pre: torch.Tensor, real: torch.Tensor, hp: Any, offset: tuple[int, int]
+    ) -> torch.Tensor:
+        """Slope of G's adversarial loss in the codec's quality logit (``codec_step``), by the
+        current D (BatchNorm running statistics untouched), averaged over ranks."""
+
+        def loss_of(coded: torch.Tensor) -> torch.Tensor:
+            with autocast(self.device, self.amp):
+                d_real, d_fake = self.d_logits(hp(real), hp(coded))
+            return self.adv.generator(d_fake, d_real)
+
+        assert self.g.codec is not None
+        with frozen_batchnorm_stats(self.d):
+            slope = quality_slope(
+                loss_of, pre, self.g.codec.quality_logit, self.cfg.optim.codec_delta, offset
+            )
+        return distrib.all_mean(slope)
 
     # ----------------------------------------------------------------- the loop
     def _loader(self) -> torch.utils.data.DataLoader:

@@ -1,0 +1,84 @@
+"""A JPEG encode-decode stage with a learned quality, for G's output (``model.codec: jpeg``).
+
+A convolutional G cannot make JPEG's artefacts: they are quantised 8x8 block transforms on a grid
+fixed to the image's top-left pixel, not a local function of the content (measured: no DSGAN
+variant produced a block grid, and SR trained on their pairs did not beat bicubic pairs on JPEG
+q30; README, "JPEG q30"). This stage gives G the codec itself and learns only its quality from
+the adversarial loss. The round trip is kornia's differentiable JPEG (Reich et al.,
+"Differentiable JPEG: the devil is in the details", WACV 2024: standard tables, 4:2:0 chroma,
+polynomial soft rounding; 41 dB from Pillow's JPEG at q30), so G's network gets gradients through
+it. The quality does not: its pathwise gradient through rounding and the floored table scale points
+the wrong way (fitting a q30 JPEG by MSE with Adam drove q from 75 to 99.7). The trainer therefore
+estimates the adversarial loss's slope in q by a central finite difference on the same batch
+(:func:`dsgan.training.codec_step.quality_slope`) and steps ``quality_logit`` with its own Adam.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from kornia.enhance import jpeg_codec_differentiable
+from torch import nn
+from torch.nn import functional as F
+
+#: JPEG's 8x8 luma blocks sit in 16x16 macroblocks (4:2:0 chroma): the grid repeats every 16 px.
+MACROBLOCK = 16
+
+
+class JPEGCodec(nn.Module):
+    """Differentiable JPEG round trip; the quality q in (1, 100) is learned.
+
+    q = 1 + 99 * sigmoid(``quality_logit``): always a valid quality. ``quality_logit`` is a
+    parameter (saved with G, synchronised by DDP at start) without autograd gradient: the trainer
+    sets its ``.grad`` from a finite difference (module docstring).
+
+    Args:
+        quality: the initial quality (1 < quality < 100).
+    """
+
+    def __init__(self, quality: float = 75.0) -> None:
+        super().__init__()
+        if not 1.0 < quality < 100.0:
+            raise ValueError(f"initial JPEG quality must lie in (1, 100), got {quality}")
+        p = (quality - 1.0) / 99.0
+        logit = torch.tensor(math.log(p / (1.0 - p)))
+        self.quality_logit = nn.Parameter(logit, requires_grad=False)
+
+    @property
+    def quality(self) -> torch.Tensor:
+        """The current quality, a 0-d tensor in (1, 100)."""
+        return quality_of(self.quality_logit)
+
+    def forward(self, x: torch.Tensor, offset: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """x: (N, 3, H, W), clamped to [0, 1] -> its JPEG round trip at :attr:`quality`,
+        (N, 3, H, W) in about [0, 1]. ``offset``: see :func:`jpeg_round_trip`."""
+        return jpeg_round_trip(x, self.quality, offset)
+
+
+def quality_of(logit: torch.Tensor) -> torch.Tensor:
+    """JPEG quality in (1, 100) from its logit (any shape)."""
+    return 1.0 + 99.0 * torch.sigmoid(logit)
+
+
+def jpeg_round_trip(
+    x: torch.Tensor, quality: torch.Tensor, offset: tuple[int, int] = (0, 0)
+) -> torch.Tensor:
+    """Differentiable JPEG encode-decode of x (N, 3, H, W), clamped to [0, 1], at ``quality``
+    (0-d tensor in (1, 100)) -> (N, 3, H, W) in about [0, 1].
+
+    ``offset`` (oy, ox) in [0, 16): the block grid starts that many pixels above and left of the
+    top-left pixel (edge-replicated there, cropped after). (0, 0) is the grid of an image's own
+    JPEG; a random offset in training matches real crops, whose grid phase is random. Runs in
+    float32 (outside autocast): the soft rounding needs the precision.
+    """
+    oy, ox = offset
+    if not (0 <= oy < MACROBLOCK and 0 <= ox < MACROBLOCK):
+        raise ValueError(f"offset must lie in [0, {MACROBLOCK}), got {offset}")
+    h, w = x.shape[-2:]
+    with torch.autocast(x.device.type, enabled=False):
+        t = x.float().clamp(0, 1)
+        if oy or ox:
+            t = F.pad(t, (ox, 0, oy, 0), mode="replicate")
+        out = jpeg_codec_differentiable(t, quality.float().reshape(1).to(t.device))
+    return out[..., oy : oy + h, ox : ox + w].to(x.dtype)

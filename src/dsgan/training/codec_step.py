@@ -1,0 +1,57 @@
+"""The learned JPEG quality's update (``model.codec: jpeg``): a finite-difference slope.
+
+The codec's quality has no usable autograd gradient (``dsgan.models.codec``), but G's adversarial
+loss as a function of the quality is a smooth statistic of the whole batch: D's verdict on how
+blocky and flat the fakes are. Its slope is estimated by a central difference on the very same
+batch (same G output before the codec, same reals, same grid offset, same D), which cancels
+everything but the quality's effect, and fed to Adam as the quality logit's gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from dsgan.models.codec import jpeg_round_trip, quality_of
+
+
+@contextmanager
+def frozen_batchnorm_stats(module: nn.Module) -> Iterator[None]:
+    """Forward passes in train mode (batch statistics) that leave the running statistics as they
+    were: momentum 0 for the duration (running = 1 * running + 0 * batch)."""
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, mom in zip(bns, saved, strict=True):
+            m.momentum = mom
+
+
+@torch.no_grad()
+def quality_slope(
+    loss_of: Callable[[torch.Tensor], torch.Tensor],
+    pre: torch.Tensor,
+    logit: torch.Tensor,
+    delta: float,
+    offset: tuple[int, int] = (0, 0),
+) -> torch.Tensor:
+    """d loss / d logit ~ (loss(q(logit + delta)) - loss(q(logit - delta))) / (2 delta).
+
+    Args:
+        loss_of: maps the coded batch (N, 3, H, W) to a 0-d loss (for G: its adversarial loss).
+        pre: G's output before the codec, (N, 3, H, W) in about [0, 1].
+        logit: the quality logit (0-d).
+        delta: the step in logit units (0.1 is about 2 quality units near q 30).
+        offset: the codec's grid offset, the one used for the batch.
+
+    Returns: the slope, a 0-d float32 tensor on ``pre``'s device.
+    """
+    up = loss_of(jpeg_round_trip(pre, quality_of(logit + delta), offset)).float()
+    down = loss_of(jpeg_round_trip(pre, quality_of(logit - delta), offset)).float()
+    return (up - down) / (2.0 * delta)

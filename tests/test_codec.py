@@ -1,0 +1,170 @@
+"""The learned-quality JPEG stage (``model.codec: jpeg``): the codec against Pillow's JPEG, its
+block grid, the finite-difference quality update, and G / trainer / degrade with the codec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import smooth_image
+from dsgan.inference.degrade import apply_generator
+from dsgan.models import Generator
+from dsgan.models.codec import JPEGCodec, jpeg_round_trip, quality_of
+from dsgan.ops.corrupt import jpeg
+from dsgan.training.codec_step import frozen_batchnorm_stats, quality_slope
+
+
+def _images(n: int, h: int, w: int, seed: int = 0) -> torch.Tensor:
+    """(n, 3, h, w) in [0, 1]: smooth random images with some grain (so JPEG has work to do)."""
+    rng = np.random.default_rng(seed)
+    arr = np.stack([smooth_image(rng, h, w) for _ in range(n)]).astype(np.float32) / 255
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(-10 * torch.log10(((a - b) ** 2).mean()))
+
+
+def _strongest_column_phase(img: torch.Tensor, period: int = 8) -> int:
+    """x mod period of the strongest mean horizontal luma step (between x and x + 1)."""
+    luma = img.mean(0)
+    steps = (luma[:, 1:] - luma[:, :-1]).abs().mean(0)  # step between column x and x + 1
+    per_phase = [float(steps[p::period].mean()) for p in range(period)]
+    return int(np.argmax(per_phase))
+
+
+def test_round_trip_matches_pillow_jpeg() -> None:
+    x = _images(2, 48, 64)
+    for q in (30, 60):
+        ours = jpeg_round_trip(x, torch.tensor(float(q)))
+        pil = torch.stack([jpeg(img, q) for img in x])
+        assert ours.shape == x.shape
+        # close to Pillow's codec, and much closer than the uncoded input is
+        assert _psnr(ours, pil) > 36
+        assert _psnr(ours, pil) > _psnr(x, pil) + 6
+
+
+def test_lower_quality_loses_more() -> None:
+    x = _images(2, 48, 48)
+    errors = [_psnr(jpeg_round_trip(x, torch.tensor(q)), x) for q in (90.0, 50.0, 15.0)]
+    assert errors[0] > errors[1] > errors[2]
+
+
+@pytest.mark.parametrize(("ox", "expected"), [(0, 7), (3, 4), (5, 2)])
+def test_grid_offset_moves_the_block_edges(ox: int, expected: int) -> None:
+    """Block edges lie between columns 8k - 1 and 8k of the grid, which starts ``ox`` pixels left
+    of the image: between image columns x and x + 1 with x = 8k - 1 - ox."""
+    x = _images(1, 64, 64, seed=3)
+    coded = jpeg_round_trip(x, torch.tensor(10.0), (0, ox))[0]
+    assert _strongest_column_phase(coded) == expected
+    assert _strongest_column_phase(x[0]) != expected or ox == 5  # the input has no such grid
+
+
+def test_codec_module_quality_parameter() -> None:
+    c = JPEGCodec(30.0)
+    assert float(c.quality) == pytest.approx(30.0, abs=1e-4)
+    assert not c.quality_logit.requires_grad  # updated by a finite difference, not autograd
+    assert set(c.state_dict()) == {"quality_logit"}
+    for bad in (1.0, 100.0, 150.0):
+        with pytest.raises(ValueError, match="quality"):
+            JPEGCodec(bad)
+    with pytest.raises(ValueError, match="offset"):
+        c(_images(1, 16, 16), (16, 0))
+    assert float(quality_of(torch.tensor(-50.0))) >= 1.0
+    assert float(quality_of(torch.tensor(50.0))) <= 100.0
+
+
+def test_finite_difference_finds_the_quality_of_a_jpeg() -> None:
+    """Fitting q to Pillow's q30 JPEG of the same images by MSE: from above and from below, the
+    finite-difference slope leads Adam to 30. (The MSE rises monotonically only from about 15 to
+    45 on these images, hence the starts; autograd's pathwise slope drove q to 99.7 from 75 in
+    the same fit on photos: the reason for the finite difference.)"""
+    x = _images(3, 64, 64, seed=1)
+    target = torch.stack([jpeg(img, 30) for img in x])
+
+    def loss_of(coded: torch.Tensor) -> torch.Tensor:
+        return ((coded - target) ** 2).mean()
+
+    for start in (42.0, 17.0):
+        c = JPEGCodec(start)
+        opt = torch.optim.Adam([c.quality_logit], lr=0.05)
+        for _ in range(80):
+            c.quality_logit.grad = quality_slope(loss_of, x, c.quality_logit, 0.1)
+            opt.step()
+        assert abs(float(c.quality) - 30) < 4, (start, float(c.quality))
+
+
+def test_frozen_batchnorm_stats_keeps_running_statistics() -> None:
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)).train()
+    before = {k: v.clone() for k, v in net.state_dict().items() if "running" in k}
+    with frozen_batchnorm_stats(net):
+        net(torch.randn(2, 3, 8, 8) + 5)
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert net[1].momentum == 0.1
+    net(torch.randn(2, 3, 8, 8) + 5)  # outside: updated as usual
+    assert not torch.equal(before["1.running_mean"], net.state_dict()["1.running_mean"])
+
+
+def test_generator_codec_is_the_last_stage() -> None:
+    torch.manual_seed(0)
+    g = Generator(1, 8, "residual", 3, codec="jpeg", codec_quality=20.0).eval()
+    torch.nn.init.normal_(g.block_output.weight, std=0.05)
+    x = _images(2, 32, 32)
+    noise = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        raw = g(x, noise, codec_offset=None)
+        coded = g(x, noise)
+        shifted = g(x, noise, codec_offset=(0, 3))
+    assert torch.allclose(coded, jpeg_round_trip(raw, g.codec.quality), atol=1e-6)
+    assert not torch.allclose(coded, shifted, atol=1e-3)
+    with pytest.raises(ValueError, match="codec"):
+        Generator(codec="png")  # type: ignore[arg-type]
+
+
+def test_tiled_degrade_codes_the_whole_image() -> None:
+    """Tiles of 10 px are not aligned to the 8 px grid: coding per tile would differ."""
+    torch.manual_seed(0)
+    g = Generator(1, 8, "residual", 3, codec="jpeg", codec_quality=20.0).eval()
+    torch.nn.init.normal_(g.block_output.weight, std=0.05)
+    x = _images(1, 40, 40)
+    with torch.no_grad():
+        whole = apply_generator(g, x, 0, 7)
+        tiled = apply_generator(g, x, 10, 7)
+    assert (whole - tiled).abs().max() < 1e-4
+    assert _strongest_column_phase(whole[0]) == 7  # the grid starts at the top-left pixel
+
+
+def test_trainer_learns_the_quality_and_resumes(tiny_dsgan) -> None:
+    over = {"model.output": "residual", "model.noise_channels": 3, "model.codec": "jpeg"}
+    t = tiny_dsgan({**over, "optim.codec_lr": 0.05, "iterations": 6, "log_every": 1})
+    start = float(t.g.codec.quality)
+    running = t.d.net[3].running_mean.clone()
+    t.train()
+    assert float(t.g.codec.quality) != pytest.approx(start, abs=1e-3)
+    assert not torch.equal(running, t.d.net[3].running_mean)  # D's own forward still updates
+    rows = [json.loads(line) for line in (t.run.root / "metrics.jsonl").read_text().splitlines()]
+    logged = [r["codec/quality"] for r in rows if "codec/quality" in r]
+    assert logged and all(1 < q < 100 for q in logged)
+    assert all(np.isfinite(r["codec/slope"]) for r in rows if "codec/slope" in r)
+    # resume: the learned quality comes back from the checkpoint, and training goes on
+    learned = float(t.g.codec.quality)
+    cfg = t.cfg.model_copy(update={"iterations": 8})
+    t2 = type(t)(cfg, resume=True)
+    assert t2.step == 6 and float(t2.g.codec.quality) == pytest.approx(learned, abs=1e-6)
+    t2.train()
+    assert t2.step == 8
+
+
+def test_codec_generator_loads_from_the_run(tiny_dsgan) -> None:
+    from dsgan.inference.loading import load_generator
+
+    t = tiny_dsgan({"model.output": "residual", "model.codec": "jpeg", "iterations": 2})
+    t.train()
+    g, _ = load_generator(Path(t.cfg.out))
+    assert g.codec is not None
+    assert float(g.codec.quality) == pytest.approx(float(t.g.codec.quality), abs=1e-6)
