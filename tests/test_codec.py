@@ -168,3 +168,28 @@ def test_codec_generator_loads_from_the_run(tiny_dsgan) -> None:
     g, _ = load_generator(Path(t.cfg.out))
     assert g.codec is not None
     assert float(g.codec.quality) == pytest.approx(float(t.g.codec.quality), abs=1e-6)
+
+
+def test_cli_train_codec_then_degrade(tmp_path: Path, make_images, capsys) -> None:
+    from dsgan.cli.main import main
+    from dsgan.inference.loading import load_generator
+    from dsgan.io.images import load_image
+
+    make_images(tmp_path / "hr", 2, 48)
+    run = tmp_path / "run"
+    tiny = ["--crop", "16", "--scale", "2", "--batch-size", "2", "--perceptual", "none"]
+    tiny += ["--device", "cpu", "--set", "model.n_res_blocks=1", "--set", "model.channels=8"]
+    tiny += ["--set", "model.d_channels=8", "--set", "model.output=residual"]
+    argv = ["train", "--hr", str(tmp_path / "hr"), "--out", str(run), "--iterations", "2", *tiny]
+    assert main([*argv, "--codec", "jpeg", "--dry-run"]) == 0
+    assert "codec: jpeg" in capsys.readouterr().out
+    assert main([*argv, "--codec", "jpeg"]) == 0
+    g, _ = load_generator(run)
+    assert g.codec is not None
+    out = tmp_path / "lr"
+    argv = ["degrade", "--checkpoint", str(run), "--input", str(tmp_path / "hr"), "--output"]
+    assert main([*argv, str(out), "--layout", "lr", "--workers", "0", "--tile", "10"]) == 0
+    assert load_image(out / "img_000.png").shape == (3, 24, 24)
+    with pytest.raises(SystemExit) as exc:  # argparse: not a codec
+        main(["train", "--hr", str(tmp_path / "hr"), "--codec", "png"])
+    assert exc.value.code == 2

@@ -29,6 +29,7 @@ FLAGS = {
     "perceptual": "loss.perceptual",
     "perceptual_weights": "loss.perceptual_weights",
     "gan": "loss.gan",
+    "codec": "model.codec",
     **RUN_FLAGS,
 }
 
@@ -48,6 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="local weight file for the perceptual network (VGG19 or AlexNet)",
     )
     p.add_argument("--gan", choices=("bce", "ragan", "wgan-gp"))
+    p.add_argument(
+        "--codec",
+        choices=("none", "jpeg"),
+        help="jpeg: code G's output with a JPEG of learned quality (for JPEG-compressed real LR)",
+    )
     add_run_args(p, "runs/dsgan")
 
 
