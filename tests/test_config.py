@@ -192,3 +192,19 @@ def test_noise_injection_needs_noise_channels_and_a_residual_output():
         },
     )
     assert cfg.model.noise_injection
+
+
+@pytest.mark.parametrize("name", ["dsgan-paper", "dsgan-real", "dsgan-jpeg"])
+def test_shipped_dsgan_configs_load(name: str) -> None:
+    """The configs the README recommends parse with strict keys and say what they promise."""
+    path = Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml"
+    cfg = load_config(DSGANConfig, path)
+    assert cfg.model.codec == ("jpeg" if name == "dsgan-jpeg" else "none")
+    assert (cfg.model.output == "sigmoid") == (name == "dsgan-paper")
+
+
+def test_codec_options_are_checked() -> None:
+    with pytest.raises(UserError, match="codec"):
+        load_config(DSGANConfig, overrides={"model.codec": "png"})
+    with pytest.raises(UserError, match="codec_quality"):
+        load_config(DSGANConfig, overrides={"model.codec_quality": 100})
