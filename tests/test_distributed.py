@@ -118,7 +118,9 @@ def test_torchrun_two_ranks_match_one_process(tmp_path, make_images):
     assert max((a[k] - earlier[k]).abs().max().item() for k in a) > 1e-6
 
 
-def _rank_worker(rank: int, world: int, port: int, hr: str, out: str) -> None:
+def _rank_worker(
+    rank: int, world: int, port: int, hr: str, out: str, extra: dict | None = None
+) -> None:
     import torch.distributed as dist
 
     from dsgan.training.dsgan_trainer import DSGANTrainer
@@ -151,6 +153,7 @@ def _rank_worker(rank: int, world: int, port: int, hr: str, out: str) -> None:
                 "model.channels": 8,
                 "model.d_channels": 8,
                 "seed": 11,
+                **(extra or {}),
             },
         )
         trainer = DSGANTrainer(cfg, rank=rank, world_size=world)
@@ -165,10 +168,18 @@ def _rank_worker(rank: int, world: int, port: int, hr: str, out: str) -> None:
 
 
 @pytest.mark.slow
-def test_ranks_keep_identical_weights(tmp_path, make_images):
+@pytest.mark.parametrize("codec", ["none", "jpeg"])
+def test_ranks_keep_identical_weights(tmp_path, make_images, codec):
+    """Also with the JPEG codec, whose quality each rank updates from its own finite difference
+    (own batch, own grid offset): the slopes are averaged over ranks, so the quality stays equal."""
     make_images(tmp_path / "hr", 4, 24)
     out = tmp_path / "run"
-    mp.spawn(_rank_worker, args=(2, _free_port(), str(tmp_path / "hr"), str(out)), nprocs=2)
+    extra = {"model.codec": codec, "model.output": "residual", "optim.codec_lr": 0.05}
+    args = (2, _free_port(), str(tmp_path / "hr"), str(out), extra)
+    mp.spawn(_rank_worker, args=args, nprocs=2)
     s0, s1 = (torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(s0[k], s1[k]) for k in s0)
+    if codec == "jpeg":  # and it did move
+        q = torch.sigmoid(s0["g.codec.quality_logit"]) * 99 + 1
+        assert abs(float(q) - 75.0) > 0.01
     assert (out / "generator.safetensors").is_file()  # written by rank 0
