@@ -173,3 +173,27 @@ def test_d_logits_summarises_the_second_half(tmp_path: Path, capsys) -> None:
     assert "| noise8/dsgan-same-x | 200 | +1.75 | -1.75 | 1.00 | 0.0020 |" in out.read_text()
     assert d_logits.main([str(tmp_path / "nothing")]) == 2
     assert "no metrics.jsonl" in capsys.readouterr().err
+
+
+def test_jpeg_domain_gap_known_order(tmp_path: Path, make_images) -> None:
+    """Re-coding bicubic LR: blockier as the quality falls, all blockier than the uncoded LR; the
+    script finds the source folder of a benchmark work dir and writes its table."""
+    import jpeg_domain_gap
+    from dsgan.io.images import list_images, load_image, save_image
+    from dsgan.ops.corrupt import jpeg
+
+    src = tmp_path / "work" / "data-x" / "jpeg30" / "source"
+    make_images(src, 2, 96)
+    for f in list_images(src):  # the benchmark's source photos are JPEG-coded
+        save_image(jpeg(load_image(f), 30), f)
+    rows = jpeg_domain_gap.measure([load_image(f) for f in list_images(src)], [20, 60])
+    b = {r["set"]: r["blockiness"] for r in rows}
+    lr = b["bicubic x4 LR (G's input)"]
+    assert b["bicubic x4 LR coded at q20"] > b["bicubic x4 LR coded at q60"] > lr
+    assert b["native-resolution JPEG (same-domain reals)"] > lr
+    out = tmp_path / "res"
+    args = [str(tmp_path / "work"), "--qualities", "20", "--out", str(out)]
+    assert jpeg_domain_gap.main(args) == 0
+    assert "| bicubic x4 LR coded at q20 |" in (out / "jpeg-domain-gap-jpeg30.md").read_text()
+    with pytest.raises(SystemExit):
+        jpeg_domain_gap.main([str(tmp_path / "empty")])
