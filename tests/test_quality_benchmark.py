@@ -197,3 +197,13 @@ def test_jpeg_domain_gap_known_order(tmp_path: Path, make_images) -> None:
     assert "| bicubic x4 LR coded at q20 |" in (out / "jpeg-domain-gap-jpeg30.md").read_text()
     with pytest.raises(SystemExit):
         jpeg_domain_gap.main([str(tmp_path / "empty")])
+
+
+def test_codec_cost_times_both_steps(tmp_path: Path) -> None:
+    import codec_cost
+
+    args = ["--batch-size", "2", "--crop", "8", "--rounds", "1", "--out", str(tmp_path)]
+    assert codec_cost.main(args) == 0
+    got = json.loads((tmp_path / "codec-cost-cpu.json").read_text())
+    assert got["step_s_with_codec"] > 0 and got["step_s_without_codec"] > 0
+    assert got["ratio"] == pytest.approx(got["step_s_with_codec"] / got["step_s_without_codec"])

@@ -16,6 +16,7 @@ estimates the adversarial loss's slope in q by a central finite difference on th
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from kornia.enhance import jpeg_codec_differentiable
@@ -80,5 +81,7 @@ def jpeg_round_trip(
         t = x.float().clamp(0, 1)
         if oy or ox:
             t = F.pad(t, (ox, 0, oy, 0), mode="replicate")
-        out = jpeg_codec_differentiable(t, quality.float().reshape(1).to(t.device))
+        with warnings.catch_warnings():  # kornia calls torch.meshgrid without indexing=
+            warnings.filterwarnings("ignore", message="torch.meshgrid", category=UserWarning)
+            out = jpeg_codec_differentiable(t, quality.float().reshape(1).to(t.device))
     return out[..., oy : oy + h, ox : ox + w].to(x.dtype)

@@ -1,0 +1,104 @@
+"""What the learned-quality JPEG codec costs per DSGAN training step (``model.codec: jpeg``).
+
+Two trainers of the recommended DSGAN (configs/dsgan-real.yaml's model and losses), one with the
+codec, on the same generated images and the same batch; rounds alternate one step of each, so
+both see the same machine load. Reported: the median step time of each and their ratio (the
+codec adds its round trip and, for the quality's finite difference, two more D forward passes).
+
+    python benchmarks/codec_cost.py                         # CPU, batch 8, LR crop 32
+    python benchmarks/codec_cost.py --device cuda --batch-size 32 --crop 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from dsgan.config.base import load_config  # noqa: E402
+from dsgan.config.dsgan import DSGANConfig  # noqa: E402
+from dsgan.training.dsgan_trainer import DSGANTrainer  # noqa: E402
+from quality import git_commit  # noqa: E402
+from speed import machine, sync, write_images  # noqa: E402
+
+
+def trainer(hr: Path, out: Path, args: argparse.Namespace, codec: str) -> DSGANTrainer:
+    return DSGANTrainer(
+        load_config(
+            DSGANConfig,
+            overrides={
+                "data.hr": str(hr),
+                "data.crop": args.crop,
+                "batch_size": args.batch_size,
+                "loss.perceptual": "none",
+                "model.output": "residual",
+                "model.noise_channels": 3,
+                "model.codec": codec,
+                "loss.w_col": 0.1,
+                "loss.d_batch": "joint",
+                "device": args.device,
+                "out": str(out),
+                "iterations": 10**6,
+            },
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--crop", type=int, default=32, help="LR crop (the CPU quality benchmark's)")
+    p.add_argument("--rounds", type=int, default=20, help="timed rounds (one step of each)")
+    p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        write_images(work / "hr", 8, args.crop * 4 + 16, seed=0)
+        runs = {c: trainer(work / "hr", work / c, args, c) for c in ("none", "jpeg")}
+        hr = torch.randint(0, 256, (args.batch_size, 3, args.crop * 4, args.crop * 4))
+        real = torch.randint(0, 256, (args.batch_size, 3, args.crop, args.crop))
+        batch = {c: t._prepare(hr.to(torch.uint8), real.to(torch.uint8)) for c, t in runs.items()}
+        times: dict[str, list[float]] = {c: [] for c in runs}
+        for r in range(args.rounds + 2):  # two warm-up rounds
+            for c, t in runs.items():
+                sync(dev)
+                start = time.perf_counter()
+                t.train_step(*batch[c])
+                sync(dev)
+                if r >= 2:
+                    times[c].append(time.perf_counter() - start)
+    med = {c: statistics.median(v) for c, v in times.items()}
+    summary = {
+        "command": "python benchmarks/codec_cost.py " + " ".join(argv or sys.argv[1:]),
+        "commit": git_commit(),
+        "machine": machine(dev),
+        "batch_size": args.batch_size,
+        "crop": args.crop,
+        "rounds": args.rounds,
+        "step_s_without_codec": med["none"],
+        "step_s_with_codec": med["jpeg"],
+        "ratio": med["jpeg"] / med["none"],
+    }
+    print(json.dumps(summary))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"codec-cost-{dev.type}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
