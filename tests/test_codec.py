@@ -188,8 +188,10 @@ def test_cli_train_codec_then_degrade(tmp_path: Path, make_images, capsys) -> No
     assert g.codec is not None
     out = tmp_path / "lr"
     argv = ["degrade", "--checkpoint", str(run), "--input", str(tmp_path / "hr"), "--output"]
+    capsys.readouterr()
     assert main([*argv, str(out), "--layout", "lr", "--workers", "0", "--tile", "10"]) == 0
     assert load_image(out / "img_000.png").shape == (3, 24, 24)
+    assert f"JPEG stage of learned quality {float(g.codec.quality):.1f}" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:  # argparse: not a codec
         main(["train", "--hr", str(tmp_path / "hr"), "--codec", "png"])
     assert exc.value.code == 2

@@ -34,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         g, info = load_generator(args.checkpoint)
         trained_scale = info.get("scale")
+        if g.codec is not None:
+            print(f"generator with a JPEG stage of learned quality {float(g.codec.quality):.1f}")
     scale = args.scale or trained_scale or 4
     if scale < 2:
         raise UserError(f"--scale must be >= 2, got {scale}")
