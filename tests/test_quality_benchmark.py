@@ -207,3 +207,18 @@ def test_codec_cost_times_both_steps(tmp_path: Path) -> None:
     got = json.loads((tmp_path / "codec-cost-cpu.json").read_text())
     assert got["step_s_with_codec"] > 0 and got["step_s_without_codec"] > 0
     assert got["ratio"] == pytest.approx(got["step_s_with_codec"] / got["step_s_without_codec"])
+
+
+def test_codec_slope_fits_and_tabulates(tmp_path: Path, make_images) -> None:
+    import codec_slope
+
+    make_images(tmp_path / "photos" / "val", 2, 128)
+    out = tmp_path / "res"
+    args = ["--data", str(tmp_path / "photos"), "--steps", "2", "--starts", "40", "--out", str(out)]
+    assert codec_slope.main(args) == 0
+    got = json.loads((out / "codec-slope.json").read_text())
+    assert set(got["fits"]) == {"autograd from 40", "finite-difference from 40"}
+    assert all(1 <= q <= 100 for q in got["fits"].values())
+    assert min(got["mse"], key=got["mse"].get) == "30"  # the target's own quality fits best
+    with pytest.raises(SystemExit):
+        codec_slope.main(["--data", str(tmp_path / "none")])
