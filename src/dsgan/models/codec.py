@@ -8,9 +8,13 @@ the adversarial loss. The round trip is kornia's differentiable JPEG (Reich et a
 "Differentiable JPEG: the devil is in the details", WACV 2024: standard tables, 4:2:0 chroma,
 polynomial soft rounding; 41 dB from Pillow's JPEG at q30), so G's network gets gradients through
 it. The quality does not: its pathwise gradient through rounding and the floored table scale points
-the wrong way (fitting a q30 JPEG by MSE with Adam drove q from 75 to 99.7). The trainer therefore
-estimates the adversarial loss's slope in q by a central finite difference on the same batch
-(:func:`dsgan.training.codec_step.quality_slope`) and steps ``quality_logit`` with its own Adam.
+the wrong way (fitting q to a q30 JPEG by MSE, Adam ends at 99.3-99.7 from every start:
+``benchmarks/codec_slope.py``). The trainer therefore estimates the adversarial loss's slope in q
+by a central finite difference on the same batch (:func:`dsgan.training.codec_step.quality_slope`)
+and steps ``quality_logit`` with its own Adam.
+
+Only for real LR that is JPEG-compressed: on sensor noise without JPEG the codec removes G's noise,
+D wins from the start and training fails (README, "JPEG q30").
 """
 
 from __future__ import annotations
