@@ -100,12 +100,14 @@ def test_finite_difference_finds_the_quality_of_a_jpeg() -> None:
 
 def test_frozen_batchnorm_stats_keeps_running_statistics() -> None:
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)).train()
-    before = {k: v.clone() for k, v in net.state_dict().items() if "running" in k}
+    before = {k: v.clone() for k, v in net.state_dict().items() if k.startswith("1.")}
     with frozen_batchnorm_stats(net):
         net(torch.randn(2, 3, 8, 8) + 5)
     after = net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert net[1].momentum == 0.1
+    with frozen_batchnorm_stats(net):  # a non-finite batch leaves no trace either
+        net(torch.full((2, 3, 8, 8), float("nan")))
+    assert all(torch.equal(before[k], net.state_dict()[k]) for k in before)
     net(torch.randn(2, 3, 8, 8) + 5)  # outside: updated as usual
     assert not torch.equal(before["1.running_mean"], net.state_dict()["1.running_mean"])
 
@@ -136,6 +138,13 @@ def test_tiled_degrade_codes_the_whole_image() -> None:
         whole = apply_generator(g, x, 0, 7)
         tiled = apply_generator(g, x, 10, 7)
     assert (whole - tiled).abs().max() < 1e-4
+    with torch.no_grad():  # and the codec did run: without it, the output differs clearly
+        uncoded = g(
+            x,
+            torch.randn(1, 3, 40, 40, generator=torch.Generator().manual_seed(7)),
+            codec_offset=None,
+        ).clamp(0, 1)
+    assert (whole - uncoded).abs().mean() > 2 / 255
     assert _strongest_column_phase(whole[0]) == 7  # the grid starts at the top-left pixel
 
 
@@ -195,3 +204,38 @@ def test_cli_train_codec_then_degrade(tmp_path: Path, make_images, capsys) -> No
     with pytest.raises(SystemExit) as exc:  # argparse: not a codec
         main(["train", "--hr", str(tmp_path / "hr"), "--codec", "png"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("color_mean", [False, True])
+def test_codec_runs_once_per_step(tiny_dsgan, monkeypatch, color_mean) -> None:
+    """The codec codes the batch once (the antithetic pair of color_mean in one call of 2N)."""
+    calls: list[int] = []
+    forward = JPEGCodec.forward
+
+    def counting(self, x, offset=(0, 0)):
+        calls.append(x.shape[0])
+        return forward(self, x, offset)
+
+    monkeypatch.setattr(JPEGCodec, "forward", counting)
+    over = {"model.output": "residual", "model.noise_channels": 3, "model.codec": "jpeg"}
+    t = tiny_dsgan({**over, "loss.color_mean": color_mean})
+    xb, real = torch.rand(3, 3, 8, 8), torch.rand(3, 3, 8, 8)
+    out = t.train_step(xb, real)
+    assert out is not None and calls == [6 if color_mean else 3]
+
+
+def test_a_positive_slope_lowers_the_quality_and_d_keeps_its_statistics(
+    tiny_dsgan, monkeypatch
+) -> None:
+    import dsgan.training.dsgan_trainer as trainer_module
+
+    over = {"model.output": "residual", "model.codec": "jpeg", "optim.codec_lr": 0.05}
+    t = tiny_dsgan({**over, "iterations": 3})
+    before = {k: v.clone() for k, v in t.d.state_dict().items()}
+    slope = t._quality_slope(torch.rand(3, 3, 8, 8), torch.rand(3, 3, 8, 8), t.highpass, (0, 0))
+    assert torch.isfinite(slope)
+    assert all(torch.equal(before[k], v) for k, v in t.d.state_dict().items())
+    monkeypatch.setattr(trainer_module, "quality_slope", lambda *a, **k: torch.tensor(1.0))
+    start = float(t.g.codec.quality)
+    t.train()
+    assert float(t.g.codec.quality) < start - 1.0  # Adam stepped the logit down three times

@@ -20,17 +20,18 @@ from dsgan.models.codec import jpeg_round_trip, quality_of
 
 @contextmanager
 def frozen_batchnorm_stats(module: nn.Module) -> Iterator[None]:
-    """Forward passes in train mode (batch statistics) that leave the running statistics as they
-    were: momentum 0 for the duration (running = 1 * running + 0 * batch)."""
+    """Forward passes in train mode (batch statistics) that leave the BatchNorm buffers (running
+    statistics, batch count) exactly as they were, even if a batch was not finite."""
     bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.momentum = 0.0
+    saved = [{k: b.clone() for k, b in m.named_buffers(recurse=False)} for m in bns]
     try:
         yield
     finally:
-        for m, mom in zip(bns, saved, strict=True):
-            m.momentum = mom
+        # through .data: the main step's D forward saved these buffers for its backward pass,
+        # and a tracked in-place write would invalidate that graph
+        for m, buffers in zip(bns, saved, strict=True):
+            for k, b in m.named_buffers(recurse=False):
+                b.data.copy_(buffers[k])
 
 
 @torch.no_grad()

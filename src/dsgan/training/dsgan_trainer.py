@@ -286,7 +286,9 @@ class DSGANTrainer(TrainLoop):
             out.update({"loss/d": loss_d, "d/real": d_real.mean(), "d/fake": d_fake.mean()})
             out["loss/tex"] = self.adv.generator(d_fake, d_real.detach())
             if codec is not None:  # before D's update: the slope of the same loss
-                slope = self._quality_slope(pre.detach(), real, hp, offset)
+                # float32: under bf16 autocast, coded outputs two quality units apart would
+                # differ by little more than bf16's rounding
+                slope = self._quality_slope(pre.detach().float(), real, hp, offset)
                 out["codec/slope"] = slope
             # with color_mean, the colour of the noise-averaged output: the noise's own low-pass
             # leakage is not penalised (measured: it pushed G's noise to high frequencies)
