@@ -1,17 +1,17 @@
 """A JPEG encode-decode stage with a learned quality, for G's output (``model.codec: jpeg``).
 
 A convolutional G cannot make JPEG's artefacts: they are quantised 8x8 block transforms on a grid
-fixed to the image's top-left pixel, not a local function of the content (measured: no DSGAN
-variant produced a block grid, and SR trained on their pairs did not beat bicubic pairs on JPEG
-q30; README, "JPEG q30"). This stage gives G the codec itself and learns only its quality from
-the adversarial loss. The round trip is kornia's differentiable JPEG (Reich et al.,
-"Differentiable JPEG: the devil is in the details", WACV 2024: standard tables, 4:2:0 chroma,
-polynomial soft rounding; 41 dB from Pillow's JPEG at q30), so G's network gets gradients through
-it. The quality does not: its pathwise gradient through rounding and the floored table scale points
-the wrong way (fitting q to a q30 JPEG by MSE, Adam ends at 99.3-99.7 from every start:
-``benchmarks/codec_slope.py``). The trainer therefore estimates the adversarial loss's slope in q
-by a central finite difference on the same batch (:func:`dsgan.training.codec_step.quality_slope`)
-and steps ``quality_logit`` with its own Adam.
+fixed to the image's top-left pixel, not a local function of the content (measured: no DSGAN variant
+produced a block grid, and SR trained on their pairs did not beat bicubic pairs on JPEG q30; README,
+"JPEG q30"). This stage gives G the codec itself and learns only its quality from the adversarial
+loss. The round trip is kornia's differentiable JPEG (Reich et al., "Differentiable JPEG: the devil
+is in the details", WACV 2024: standard tables, 4:2:0 chroma, polynomial soft rounding; 40.7 dB from
+Pillow's JPEG at q30 on real LR), so G's network gets gradients through it. The quality does not:
+its pathwise gradient through rounding and the floored table scale points the wrong way (fitting q
+to a q30 JPEG by MSE, Adam ends at 99.3-99.7 from every start: ``benchmarks/codec_slope.py``). The
+trainer therefore estimates the adversarial loss's slope in q by a central finite difference on the
+same batch (:func:`dsgan.training.codec_step.quality_slope`) and steps ``quality_logit`` with its
+own Adam.
 
 Only for real LR that is JPEG-compressed: on sensor noise without JPEG the codec removes G's noise,
 D wins from the start and training fails (README, "JPEG q30").
