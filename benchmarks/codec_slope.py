@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from dsgan.errors import UserError  # noqa: E402
 from dsgan.io.images import list_images, load_image  # noqa: E402
-from dsgan.models.codec import jpeg_round_trip, quality_of  # noqa: E402
+from dsgan.models.codec import JPEGCodec, jpeg_round_trip, quality_of  # noqa: E402
 from dsgan.ops.corrupt import jpeg  # noqa: E402
 from dsgan.ops.resize import imresize  # noqa: E402
 from dsgan.training.codec_step import quality_slope  # noqa: E402
@@ -34,8 +34,7 @@ def fit(
     x: torch.Tensor, target: torch.Tensor, start: float, slope: str, steps: int, lr: float
 ) -> float:
     """Adam on the quality logit from ``start``; ``slope`` autograd | finite-difference."""
-    p = (start - 1) / 99
-    logit = torch.tensor(float(torch.logit(torch.tensor(p))), requires_grad=slope == "autograd")
+    logit = JPEGCodec(start).quality_logit.detach().clone().requires_grad_(slope == "autograd")
     opt = torch.optim.Adam([logit], lr=lr)
 
     def mse(coded: torch.Tensor) -> torch.Tensor:

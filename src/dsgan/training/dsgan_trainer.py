@@ -274,7 +274,8 @@ class DSGANTrainer(TrainLoop):
             out["loss/identity"] = loss_g
         else:
             with autocast(dev, self.amp):  # once: D's loss and G's texture loss
-                d_real, d_fake = self.d_logits(hp(real), hp(xd))
+                real_hp = hp(real)  # also the codec's finite difference's
+                d_real, d_fake = self.d_logits(real_hp, hp(xd))
             loss_d = self.adv.discriminator(d_real, d_fake)
             if lc.gan == "wgan-gp":
                 out["loss/d_gp"] = self.adv.gradient_penalty(lambda t: d(hp(t)), real, xd)
@@ -288,7 +289,7 @@ class DSGANTrainer(TrainLoop):
             if codec is not None:  # before D's update: the slope of the same loss
                 # float32: under bf16 autocast, coded outputs two quality units apart would
                 # differ by little more than bf16's rounding
-                slope = self._quality_slope(pre.detach().float(), real, hp, offset)
+                slope = self._quality_slope(pre.detach().float(), real_hp, hp, offset)
                 out["codec/slope"] = slope
             # with color_mean, the colour of the noise-averaged output: the noise's own low-pass
             # leakage is not penalised (measured: it pushed G's noise to high frequencies)
@@ -315,14 +316,15 @@ class DSGANTrainer(TrainLoop):
         return {k: v.detach() for k, v in out.items()}
 
     def _quality_slope(
-        self, pre: torch.Tensor, real: torch.Tensor, hp: Any, offset: tuple[int, int]
+        self, pre: torch.Tensor, real_hp: torch.Tensor, hp: Any, offset: tuple[int, int]
     ) -> torch.Tensor:
         """Slope of G's adversarial loss in the codec's quality logit (``codec_step``), by the
-        current D (BatchNorm running statistics untouched), averaged over ranks."""
+        current D (BatchNorm running statistics untouched), averaged over ranks. ``real_hp``: the
+        step's real samples, already high-passed; ``pre``: G's output before the codec."""
 
         def loss_of(coded: torch.Tensor) -> torch.Tensor:
             with autocast(self.device, self.amp):
-                d_real, d_fake = self.d_logits(hp(real), hp(coded))
+                d_real, d_fake = self.d_logits(real_hp, hp(coded))
             return self.adv.generator(d_fake, d_real)
 
         assert self.g.codec is not None
