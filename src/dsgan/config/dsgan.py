@@ -33,7 +33,10 @@ class ModelConfig(StrictModel):
     ``block_period``: block-grid phase input for block-coded degradations such as JPEG (16), 0 = off
     (the paper); ``noise_injection``: white noise added with a learned per-pixel scale (False =
     the paper); ``codec``: ``jpeg`` codes G's output with a JPEG round trip whose quality is
-    learned, starting from ``codec_quality`` (``models/codec.py``; none = the paper)."""
+    learned, starting from ``codec_quality`` (``models/codec.py``; none = the paper);
+    ``codec_gate``: the codec also learns how much of it applies, so it can switch itself off;
+    ``blur``: radius of a learned Gaussian blur of G's input (0 = off); ``signal_noise``: learned
+    signal-dependent, channel-correlated noise before G's network (``models/stages.py``)."""
 
     n_res_blocks: int = Field(8, ge=1)
     channels: int = Field(64, ge=8)
@@ -43,6 +46,9 @@ class ModelConfig(StrictModel):
     noise_injection: bool = False
     codec: Literal["none", "jpeg"] = "none"
     codec_quality: float = Field(75.0, gt=1, lt=100)
+    codec_gate: bool = False
+    blur: int = Field(0, ge=0, le=9)
+    signal_noise: bool = False
     d_channels: int = Field(64, ge=8)
 
     @model_validator(mode="after")
@@ -52,6 +58,13 @@ class ModelConfig(StrictModel):
                 "model.noise_injection needs model.noise_channels >= 3 and model.output "
                 "residual or highpass"
             )
+        if self.signal_noise and (self.noise_channels < 3 or self.output == "sigmoid"):
+            raise ValueError(
+                "model.signal_noise needs model.noise_channels >= 3 and model.output "
+                "residual or highpass"
+            )
+        if self.codec_gate and self.codec == "none":
+            raise ValueError("model.codec_gate needs model.codec jpeg")
         return self
 
 
@@ -104,6 +117,12 @@ class OptimConfig(StrictModel):
         gt=0,
         le=1,
         description="finite-difference step of the quality logit (about 2 quality units at q 30)",
+    )
+    stage_lr: float = Field(
+        0.01,
+        gt=0,
+        description="Adam step size of the physical stages' few parameters (model.blur, "
+        "model.signal_noise, model.codec_gate), which move too slowly at the networks' lr",
     )
 
 

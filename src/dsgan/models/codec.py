@@ -32,33 +32,64 @@ MACROBLOCK = 16
 
 
 class JPEGCodec(nn.Module):
-    """Differentiable JPEG round trip; the quality q in (1, 100) is learned.
+    """Differentiable JPEG round trip; the quality q in (1, 100) is learned, and optionally how much
+    of it applies (a gate).
 
     q = 1 + 99 * sigmoid(``quality_logit``): always a valid quality. ``quality_logit`` is a
     parameter (saved with G, synchronised by DDP at start) without autograd gradient: the trainer
     sets its ``.grad`` from a finite difference (module docstring).
 
+    With ``gate``, the output is ``x + g * (jpeg(x) - x)``, g = sigmoid(``gate_logit``) in (0, 1),
+    learned by autograd (the blend is smooth in g): the codec can switch itself off, including its
+    4:2:0 chroma subsampling, on real LR without JPEG, where a codec that is always on removes G's
+    noise and D wins (README, "JPEG q30"), and on again where the real LR is JPEG-compressed.
+
     Args:
         quality: the initial quality (1 < quality < 100).
+        gate: learn the on/off gate (False: always fully on, as before the gate existed).
+        gate_init: the gate's initial value in (0, 1).
     """
 
-    def __init__(self, quality: float = 75.0) -> None:
+    def __init__(self, quality: float = 75.0, gate: bool = False, gate_init: float = 0.5) -> None:
         super().__init__()
         if not 1.0 < quality < 100.0:
             raise ValueError(f"initial JPEG quality must lie in (1, 100), got {quality}")
+        if not 0.0 < gate_init < 1.0:
+            raise ValueError(f"initial codec gate must lie in (0, 1), got {gate_init}")
         p = (quality - 1.0) / 99.0
         logit = torch.tensor(math.log(p / (1.0 - p)))
         self.quality_logit = nn.Parameter(logit, requires_grad=False)
+        self.gate_logit = (
+            nn.Parameter(torch.tensor(math.log(gate_init / (1.0 - gate_init)))) if gate else None
+        )
 
     @property
     def quality(self) -> torch.Tensor:
         """The current quality, a 0-d tensor in (1, 100)."""
         return quality_of(self.quality_logit)
 
+    @property
+    def gate(self) -> torch.Tensor:
+        """How much of the codec applies, a 0-d tensor in (0, 1] (1 without a learned gate)."""
+        if self.gate_logit is None:
+            return torch.ones((), device=self.quality_logit.device)
+        return torch.sigmoid(self.gate_logit)
+
+    def at(
+        self, x: torch.Tensor, quality: torch.Tensor, offset: tuple[int, int] = (0, 0)
+    ) -> torch.Tensor:
+        """The (gated) round trip of x (N, 3, H, W) at a given ``quality`` (0-d tensor): what
+        :meth:`forward` does at :attr:`quality`; the finite difference calls it at q +- delta."""
+        coded = jpeg_round_trip(x, quality, offset)
+        if self.gate_logit is None:
+            return coded
+        return x + torch.sigmoid(self.gate_logit).to(x.dtype) * (coded - x)
+
     def forward(self, x: torch.Tensor, offset: tuple[int, int] = (0, 0)) -> torch.Tensor:
         """x: (N, 3, H, W), clamped to [0, 1] -> its JPEG round trip at :attr:`quality`,
-        (N, 3, H, W) in about [0, 1]. ``offset``: see :func:`jpeg_round_trip`."""
-        return jpeg_round_trip(x, self.quality, offset)
+        (N, 3, H, W) in about [0, 1] (blended with x by the gate, if learned). ``offset``: see
+        :func:`jpeg_round_trip`."""
+        return self.at(x, self.quality, offset)
 
 
 def quality_of(logit: torch.Tensor) -> torch.Tensor:

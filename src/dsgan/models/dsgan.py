@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from dsgan.models.codec import JPEGCodec
+from dsgan.models.stages import LearnedBlur, SignalNoise
 from dsgan.ops.filters import HighPass
 
 
@@ -59,6 +60,16 @@ class Generator(nn.Module):
             (:class:`~dsgan.models.codec.JPEGCodec`; the trainer sets it), for JPEG-compressed
             targets, whose block artefacts a convolutional G cannot make (``none`` = faithful).
         codec_quality: the codec's initial quality.
+        codec_gate: the codec learns how much of it applies (:class:`JPEGCodec` ``gate``), so it
+            can switch itself off on real LR without JPEG (False = always on).
+        blur: radius of a learned Gaussian blur of the input (:class:`LearnedBlur`; optics),
+            0 = none (the paper).
+        signal_noise: add noise of learned signal-dependent level and channel correlation to the
+            (blurred) input before the network (:class:`SignalNoise`; a sensor), drawn from the
+            first 3 noise input channels, so the network can shape it as a camera's processing
+            does. Needs ``noise_channels >= 3`` and a non-sigmoid output (False = the paper).
+
+    Order, as in a camera: blur -> sensor noise -> residual network -> JPEG.
 
     Shapes: (N, 3, H, W) in [0, 1] -> (N, 3, H, W); ``sigmoid`` output lies in (0, 1), ``residual``
     output is unclamped (clamp before saving).
@@ -74,12 +85,17 @@ class Generator(nn.Module):
         noise_injection: bool = False,
         codec: Literal["none", "jpeg"] = "none",
         codec_quality: float = 75.0,
+        codec_gate: bool = False,
+        blur: int = 0,
+        signal_noise: bool = False,
     ) -> None:
         super().__init__()
         if output not in ("sigmoid", "residual", "highpass"):
             raise ValueError(f"output must be sigmoid, residual or highpass, got {output!r}")
         if noise_injection and (noise_channels < 3 or output == "sigmoid"):
             raise ValueError("noise_injection needs noise_channels >= 3 and a non-sigmoid output")
+        if signal_noise and (noise_channels < 3 or output == "sigmoid"):
+            raise ValueError("signal_noise needs noise_channels >= 3 and a non-sigmoid output")
         self.output = output
         self.noise_channels = noise_channels
         self.block_period = block_period
@@ -99,12 +115,14 @@ class Generator(nn.Module):
             nn.init.zeros_(self.block_output.bias)
         if codec not in ("none", "jpeg"):
             raise ValueError(f"codec must be none or jpeg, got {codec!r}")
-        self.codec = JPEGCodec(codec_quality) if codec == "jpeg" else None
+        self.codec = JPEGCodec(codec_quality, gate=codec_gate) if codec == "jpeg" else None
+        self.blur = LearnedBlur(blur) if blur else None
+        self.sensor = SignalNoise() if signal_noise else None
 
     @property
     def receptive_radius(self) -> int:
         """Pixels of context one output pixel depends on, per side (for tiling)."""
-        return 2 + 2 * len(self.res_blocks)
+        return 2 + 2 * len(self.res_blocks) + (self.blur.radius if self.blur is not None else 0)
 
     def forward(
         self,
@@ -118,13 +136,17 @@ class Generator(nn.Module):
         at the top-left pixel, as a JPEG's does); codec_offset: the codec's block-grid offset
         (:meth:`JPEGCodec.forward`), or None to skip the codec (tiled inference applies it once
         to the whole image)."""
+        if self.noise_channels and noise is None:
+            noise = torch.randn(
+                x.shape[0], self.noise_channels, *x.shape[2:], device=x.device, dtype=x.dtype
+            )
+        if self.blur is not None:
+            x = self.blur(x)
+        if self.sensor is not None:
+            x = self.sensor(x, noise[:, :3])  # type: ignore[index]
         parts = [x]
         if self.noise_channels:
-            if noise is None:
-                noise = torch.randn(
-                    x.shape[0], self.noise_channels, *x.shape[2:], device=x.device, dtype=x.dtype
-                )
-            parts.append(noise.to(x.dtype))
+            parts.append(noise.to(x.dtype))  # type: ignore[union-attr]
         if self.block_period:
             if phase is None:
                 phase = block_phase(x.shape[0], *x.shape[2:], self.block_period, device=x.device)
@@ -156,6 +178,9 @@ def generator_from_config(model: dict[str, Any]) -> Generator:
         "noise_injection",
         "codec",
         "codec_quality",
+        "codec_gate",
+        "blur",
+        "signal_noise",
     )
     return Generator(**{k: model[k] for k in keys if k in model})
 

@@ -41,6 +41,7 @@ def quality_slope(
     logit: torch.Tensor,
     delta: float,
     offset: tuple[int, int] = (0, 0),
+    code: Callable[[torch.Tensor, torch.Tensor, tuple[int, int]], torch.Tensor] = jpeg_round_trip,
 ) -> torch.Tensor:
     """d loss / d logit ~ (loss(q(logit + delta)) - loss(q(logit - delta))) / (2 delta).
 
@@ -50,9 +51,11 @@ def quality_slope(
         logit: the quality logit (0-d).
         delta: the step in logit units (0.1 is about 2 quality units near q 30).
         offset: the codec's grid offset, the one used for the batch.
+        code: the coding at a quality: ``code(x, quality, offset)`` (default: the plain round
+            trip; :meth:`JPEGCodec.at` for a gated codec).
 
     Returns: the slope, a 0-d float32 tensor on ``pre``'s device.
     """
-    up = loss_of(jpeg_round_trip(pre, quality_of(logit + delta), offset)).float()
-    down = loss_of(jpeg_round_trip(pre, quality_of(logit - delta), offset)).float()
+    up = loss_of(code(pre, quality_of(logit + delta), offset)).float()
+    down = loss_of(code(pre, quality_of(logit - delta), offset)).float()
     return (up - down) / (2.0 * delta)

@@ -43,6 +43,7 @@ from dsgan.training.common import (
     linear_decay,
     seed_everything,
 )
+from dsgan.training.health import HealthMonitor
 from dsgan.training.loop import TrainLoop
 from dsgan.training.rundir import RunDir
 
@@ -51,6 +52,35 @@ log = logging.getLogger(__name__)
 
 def build_generator(cfg: DSGANConfig) -> Generator:
     return generator_from_config(cfg.model.model_dump())
+
+
+def stage_parameters(g: Generator) -> list[torch.nn.Parameter]:
+    """The physical stages' parameters (blur, sensor noise, codec gate), trained at
+    ``optim.stage_lr``; the codec's quality is not among them (no autograd gradient)."""
+    params: list[torch.nn.Parameter] = []
+    for stage in (g.blur, g.sensor):
+        if stage is not None:
+            params += list(stage.parameters())
+    if g.codec is not None and g.codec.gate_logit is not None:
+        params.append(g.codec.gate_logit)
+    return params
+
+
+@torch.no_grad()
+def stage_values(g: Generator) -> dict[str, torch.Tensor]:
+    """What the stages learned, as 0-d tensors for the log: blur width (px), noise std at
+    mid-grey (0..255, mean over channels), the codec's quality and gate."""
+    out: dict[str, torch.Tensor] = {}
+    if g.blur is not None:
+        out["stage/blur_sigma"] = g.blur.sigma.detach()
+    if g.sensor is not None:
+        mid = torch.full((1, 3, 1, 1), 0.5, device=g.sensor.log_shot.device)
+        out["stage/noise_mid"] = g.sensor.std(mid).mean() * 255
+    if g.codec is not None:
+        out["codec/quality"] = g.codec.quality.detach()
+        if g.codec.gate_logit is not None:
+            out["codec/gate"] = g.codec.gate.detach()
+    return out
 
 
 class DSGANTrainer(TrainLoop):
@@ -96,6 +126,11 @@ class DSGANTrainer(TrainLoop):
         self.rollbacks: dict[str, int] = {}  # checkpoint name -> rollbacks to it
         self._start(resume)
         self.run = RunDir(cfg.out, cfg, active=rank == 0)
+        self.health = (
+            HealthMonitor(Path(cfg.out) / "health.json", cfg.iterations, cfg.loss.gan != "wgan-gp")
+            if rank == 0
+            else None
+        )
 
     def _wrap(self, net: torch.nn.Module) -> torch.nn.Module:
         """The module the step calls: DDP with several processes, then torch.compile if asked.
@@ -119,8 +154,12 @@ class DSGANTrainer(TrainLoop):
         kw["fused" if fused else "foreach"] = True
         # the codec's quality logit has no autograd gradient: its own group, whose .grad the
         # step sets from a finite difference (training/codec_step.py)
-        body = [p for p in self.g.parameters() if p.requires_grad]
+        stages = stage_parameters(self.g)
+        staged = {id(p) for p in stages}
+        body = [p for p in self.g.parameters() if p.requires_grad and id(p) not in staged]
         groups: list[dict[str, Any]] = [{"params": body}]
+        if stages:  # the physical stages' few parameters: a larger step (optim.stage_lr)
+            groups.append({"params": stages, "lr": o.stage_lr})
         if self.g.codec is not None:
             groups.append({"params": [self.g.codec.quality_logit], "lr": o.codec_lr})
         opt_g = torch.optim.Adam(groups, **kw)
@@ -309,8 +348,7 @@ class DSGANTrainer(TrainLoop):
         if slope is not None and codec is not None:
             codec.quality_logit.grad = torch.where(torch.isfinite(slope), slope, 0.0).reshape(())
         self.opt_g.step()
-        if codec is not None:
-            out["codec/quality"] = codec.quality.detach()
+        out.update(stage_values(self.g))
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
         return {k: v.detach() for k, v in out.items()}
@@ -329,8 +367,9 @@ class DSGANTrainer(TrainLoop):
 
         assert self.g.codec is not None
         with frozen_batchnorm_stats(self.d):
+            codec = self.g.codec
             slope = quality_slope(
-                loss_of, pre, self.g.codec.quality_logit, self.cfg.optim.codec_delta, offset
+                loss_of, pre, codec.quality_logit, self.cfg.optim.codec_delta, offset, codec.at
             )
         return distrib.all_mean(slope)
 

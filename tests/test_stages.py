@@ -1,0 +1,138 @@
+"""The camera-like generator's physical stages: blur, sensor noise, the codec's gate."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dsgan.config.base import load_config
+from dsgan.config.dsgan import DSGANConfig
+from dsgan.config.presets import load_preset
+from dsgan.models.codec import JPEGCodec, jpeg_round_trip
+from dsgan.models.dsgan import Generator
+from dsgan.models.stages import LearnedBlur, SignalNoise
+from dsgan.training.dsgan_trainer import stage_parameters, stage_values
+
+
+def test_blur_starts_as_nearly_none_and_keeps_mean_and_size() -> None:
+    blur = LearnedBlur(radius=4)
+    x = torch.rand(2, 3, 20, 24)
+    out = blur(x)
+    assert out.shape == x.shape
+    assert (out - x).abs().max() < 0.05  # sigma 0.3: neighbour weight 0.4 %
+    assert torch.allclose(blur.kernel().sum(), torch.tensor(1.0))
+    flat = torch.full((1, 3, 16, 16), 0.3)
+    assert torch.allclose(blur(flat), flat, atol=1e-6)  # a normalised kernel keeps levels
+
+
+def test_blur_width_is_what_it_says() -> None:
+    """A wide kernel's 1-D profile has the learned sigma as its standard deviation."""
+    blur = LearnedBlur(radius=9, sigma=1.5)
+    profile = blur.kernel().detach().sum(0)
+    t = torch.arange(-9, 10, dtype=profile.dtype)
+    assert float((profile * t**2).sum().sqrt()) == pytest.approx(1.5, rel=0.02)
+    with pytest.raises(ValueError, match="sigma"):
+        LearnedBlur(radius=2, sigma=1.0)  # the kernel could not hold +-3 sigma
+
+
+def test_blur_learns_a_width_from_a_target() -> None:
+    """Fitting blurred images by MSE recovers the blur's width (gradient reaches sigma)."""
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 32, 32)
+    target = LearnedBlur(radius=4, sigma=1.0)(x).detach()
+    blur = LearnedBlur(radius=4)
+    opt = torch.optim.Adam(blur.parameters(), lr=0.05)
+    for _ in range(150):
+        opt.zero_grad()
+        (blur(x) - target).pow(2).mean().backward()
+        opt.step()
+    assert float(blur.sigma.detach()) == pytest.approx(1.0, abs=0.05)
+
+
+def test_signal_noise_level_follows_the_signal_and_its_parameters() -> None:
+    sensor = SignalNoise(sigma=1.0)
+    with torch.no_grad():
+        sensor.log_shot.fill_(float(torch.log(torch.tensor(0.01))))
+        sensor.log_read.fill_(float(torch.log(torch.tensor(1e-6))))
+    torch.manual_seed(0)
+    dark, bright = torch.full((1, 3, 64, 64), 0.1), torch.full((1, 3, 64, 64), 0.9)
+    n = torch.randn(1, 3, 64, 64)
+    std_dark = float((sensor(dark, n) - dark).std())
+    std_bright = float((sensor(bright, n) - bright).std())
+    assert std_dark == pytest.approx((0.01 * 0.1 + 1e-6) ** 0.5, rel=0.05)
+    assert std_bright == pytest.approx((0.01 * 0.9 + 1e-6) ** 0.5, rel=0.05)
+    curve = sensor.curve(torch.tensor([0.1, 0.9]))
+    assert curve.shape == (3, 2)
+    assert torch.allclose(curve[:, 1] / curve[:, 0], torch.full((3,), 3.0), rtol=0.01)
+
+
+def test_signal_noise_mix_sets_correlation_not_level() -> None:
+    sensor = SignalNoise(sigma=4.0)
+    torch.manual_seed(0)
+    y = torch.full((1, 3, 96, 96), 0.5)
+    n = torch.randn(1, 3, 96, 96)
+    independent = sensor(y, n) - y
+    with torch.no_grad():
+        sensor.mix.copy_(torch.ones(3, 3) + 0.01 * torch.eye(3))  # nearly one shared source
+    shared = sensor(y, n) - y
+    corr = torch.corrcoef(shared.flatten(2)[0])
+    assert float(corr[0, 1]) > 0.95
+    assert abs(float(torch.corrcoef(independent.flatten(2)[0])[0, 1])) < 0.05
+    assert float(shared.std()) == pytest.approx(float(independent.std()), rel=0.05)
+    assert torch.allclose(sensor.correlation().diagonal(), torch.ones(3))
+
+
+def test_codec_gate_blends_between_identity_and_jpeg() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 32, 32)
+    codec = JPEGCodec(30.0, gate=True, gate_init=0.25)
+    coded = jpeg_round_trip(x, codec.quality)
+    assert torch.allclose(codec(x), x + 0.25 * (coded - x), atol=1e-5)
+    assert torch.allclose(JPEGCodec(30.0)(x), coded, atol=1e-6)  # no gate: always fully on
+    assert float(JPEGCodec(30.0).gate) == 1.0
+    with pytest.raises(ValueError, match="gate"):
+        JPEGCodec(30.0, gate=True, gate_init=1.0)
+
+
+def test_codec_gate_learns_to_switch_off_and_on() -> None:
+    """The gate's autograd gradient: toward the identity when the target has no JPEG, toward
+    the codec when it is the JPEG."""
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    for target, want_on in ((x, False), (jpeg_round_trip(x, torch.tensor(30.0)), True)):
+        codec = JPEGCodec(30.0, gate=True)
+        opt = torch.optim.Adam([codec.gate_logit], lr=0.1)  # type: ignore[list-item]
+        for _ in range(60):
+            opt.zero_grad()
+            (codec(x) - target).pow(2).mean().backward()
+            opt.step()
+        assert (float(codec.gate) > 0.9) if want_on else (float(codec.gate) < 0.1)
+
+
+def test_camera_generator_starts_near_the_identity_and_orders_its_stages() -> None:
+    cfg = load_config(DSGANConfig, base=load_preset("camera"))
+    g = Generator(**{k: v for k, v in cfg.model.model_dump().items() if k != "d_channels"})
+    assert g.blur is not None and g.sensor is not None and g.codec is not None
+    assert g.receptive_radius == 2 + 2 * 8 + g.blur.radius
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    out = g(x, codec_offset=None)  # stages before the codec: blur ~ none, noise ~ 1 grey level
+    assert float((out - x).std() * 255) < 3.0
+    names = {id(p) for p in stage_parameters(g)}
+    assert id(g.blur.sigma_param) in names and id(g.codec.gate_logit) in names
+    assert id(g.codec.quality_logit) not in names  # the finite difference's, not autograd's
+    values = stage_values(g)
+    assert set(values) == {"stage/blur_sigma", "stage/noise_mid", "codec/quality", "codec/gate"}
+    assert float(values["codec/gate"]) == pytest.approx(0.5)
+
+
+def test_signal_noise_uses_the_explicit_noise_input() -> None:
+    """The sensor draws from G's noise input, so a fixed draw gives a fixed output (tiling,
+    export and reproducible degrading depend on it)."""
+    g = Generator(output="residual", noise_channels=3, signal_noise=True)
+    x = torch.rand(1, 3, 16, 16)
+    n = torch.randn(1, 3, 16, 16)
+    assert torch.equal(g(x, n), g(x, n))
+    assert not torch.equal(g(x, n), g(x, -n))
+    with pytest.raises(ValueError, match="signal_noise"):
+        Generator(output="sigmoid", noise_channels=3, signal_noise=True)
