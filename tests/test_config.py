@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from dsgan.config import DSGANConfig, dump_config, load_config
 from dsgan.config.base import parse_set_option, read_yaml, set_by_path
+from dsgan.config.presets import DEFAULT_PRESET, load_preset, preset_names
 from dsgan.errors import UserError
 
 
@@ -194,13 +195,37 @@ def test_noise_injection_needs_noise_channels_and_a_residual_output():
     assert cfg.model.noise_injection
 
 
-@pytest.mark.parametrize("name", ["dsgan-paper", "dsgan-real", "dsgan-jpeg"])
-def test_shipped_dsgan_configs_load(name: str) -> None:
-    """The configs the README recommends parse with strict keys and say what they promise."""
-    path = Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml"
-    cfg = load_config(DSGANConfig, path)
-    assert cfg.model.codec == ("jpeg" if name == "dsgan-jpeg" else "none")
-    assert (cfg.model.output == "sigmoid") == (name == "dsgan-paper")
+@pytest.mark.parametrize("name", preset_names())
+def test_shipped_presets_load(name: str) -> None:
+    """Every preset installed with the package parses with strict keys and is what it says."""
+    cfg = load_config(DSGANConfig, base=load_preset(name))
+    assert cfg.model.codec == ("jpeg" if name in ("jpeg", "camera") else "none")
+    assert cfg.model.codec_gate == (name == "camera")
+    assert (cfg.model.output == "sigmoid") == (name == "paper")
+    assert (cfg.model.blur > 0) == cfg.model.signal_noise == (name == "camera")
+
+
+def test_default_preset_is_listed_first_and_unknown_presets_are_refused() -> None:
+    assert preset_names()[0] == DEFAULT_PRESET == "camera"
+    with pytest.raises(UserError, match=r"unknown preset 'nope'.*camera"):
+        load_preset("nope")
+
+
+def test_paper_preset_is_the_papers_defaults() -> None:
+    """`--preset paper` changes none of the paper's networks or losses (the config defaults)."""
+    paper = load_config(DSGANConfig, base=load_preset("paper"))
+    default = DSGANConfig()
+    assert paper.model == default.model
+    assert paper.loss == default.loss
+
+
+def test_stage_options_are_checked() -> None:
+    with pytest.raises(UserError, match="signal_noise needs"):
+        load_config(DSGANConfig, overrides={"model.signal_noise": True})
+    with pytest.raises(UserError, match="codec_gate needs"):
+        load_config(DSGANConfig, overrides={"model.codec_gate": True})
+    with pytest.raises(UserError, match=r"model\.blur"):
+        load_config(DSGANConfig, overrides={"model.blur": 12})
 
 
 def test_codec_options_are_checked() -> None:

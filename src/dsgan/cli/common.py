@@ -80,15 +80,17 @@ def resolve_run_config(
     args: argparse.Namespace,
     flags: dict[str, str],
     extra: dict[str, Any] | None = None,
+    preset: dict[str, Any] | None = None,
 ) -> ConfigT:
-    """A training command's config: defaults < ``--config`` YAML < flags < ``--set``.
+    """A training command's config: defaults < ``preset`` < ``--config`` YAML < flags < ``--set``.
 
-    With ``--resume`` the run's saved ``config.yaml`` replaces the defaults, so a resumed run keeps
-    its settings unless flags change them. ``extra``: overrides computed from other flags.
+    With ``--resume`` the run's saved ``config.yaml`` replaces the defaults and the preset, so a
+    resumed run keeps its settings unless flags change them. ``extra``: overrides computed from
+    other flags.
     """
     overrides = collect_overrides(args, flags)
     overrides.update(extra or {})
-    base = None
+    base = preset
     if args.resume and args.out is not None and (args.out / "config.yaml").is_file():
         base = read_yaml(args.out / "config.yaml")
     return load_config(cls, args.config, overrides, base=base)

@@ -15,6 +15,7 @@ from dsgan.cli.common import (
 )
 from dsgan.config.base import dump_config
 from dsgan.config.dsgan import DSGANConfig
+from dsgan.config.presets import DEFAULT_PRESET, load_preset, preset_names, presets_help
 
 NAME = "train"
 HELP = "train a DSGAN degradation model (same-domain: --hr only; unpaired: --hr and --lr)"
@@ -35,6 +36,7 @@ FLAGS = {
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=preset_names(), help=presets_help())
     add_config_args(p)
     p.add_argument("--hr", type=Path, help="folder of HR (clean) images")
     p.add_argument("--lr", type=Path, help="folder of real LR images (unpaired mode)")
@@ -52,13 +54,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--codec",
         choices=("none", "jpeg"),
-        help="jpeg: code G's output with a JPEG of learned quality (for JPEG-compressed real LR)",
+        help="jpeg: code G's output with a JPEG of learned quality (on in the default preset)",
     )
     add_run_args(p, "runs/dsgan")
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = resolve_run_config(DSGANConfig, args, FLAGS)
+    preset = load_preset(args.preset or DEFAULT_PRESET)
+    cfg = resolve_run_config(DSGANConfig, args, FLAGS, preset=preset)
     if args.dry_run:
         print(dump_config(cfg), end="")
         return 0
