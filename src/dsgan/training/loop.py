@@ -10,12 +10,15 @@ was non-finite and skipped), its schedulers, networks, checkpoints (``save``, ``
   rolls back to its latest checkpoint (``rollback_target`` gives up after repeated rollbacks);
 * losses become host numbers only on logging steps (``log_every``);
 * SIGINT/SIGTERM (:class:`StopFlag`) save a checkpoint and raise ``KeyboardInterrupt``;
-* out-of-memory becomes a ``UserError`` with the trainer's advice (``_oom_message``).
+* out-of-memory becomes a ``UserError`` with the trainer's advice (``_oom_message``);
+* a trainer that sets ``health`` has its logged values watched for a saturated D or colour drift
+  (:mod:`dsgan.training.health`), summarised in ``RUN/health.json`` and at the end.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +30,7 @@ from dsgan.devices import OOM_ERRORS
 from dsgan.errors import UserError
 from dsgan.training import checkpoint as ckpt
 from dsgan.training.common import FaultCounter, StopFlag, rollback_target
+from dsgan.training.health import HealthMonitor
 from dsgan.training.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,7 @@ class TrainLoop:
     rank: int = 0
     faults: FaultCounter
     rollbacks: dict[str, int]  # checkpoint name -> rollbacks to it
+    health: HealthMonitor | None = None  # saturated D / colour drift watch (rank 0)
 
     # ----------------------------------------------------------------- what a trainer provides
     def _nets(self) -> dict[str, torch.nn.Module]:
@@ -128,7 +133,11 @@ class TrainLoop:
             self.run.close()
             raise KeyboardInterrupt
         self.save()
-        return self.export()
+        path = self.export()
+        line = self.health.summary_line() if self.health is not None else None
+        if line:
+            print(line, file=sys.stderr)
+        return path
 
     def _run_steps(self, total: int) -> Outcome:
         c = self.cfg
@@ -170,6 +179,8 @@ class TrainLoop:
                     logged["lr"] = self._schedulers()[0].get_last_lr()[0]
                     last, t0 = self.step, time.perf_counter()
                     self.run.log(self.step, logged)
+                    if self.health is not None:
+                        self.health.update(self.step, logged)
                     bar.set_postfix(
                         {
                             k.split("/")[-1]: f"{v:.3g}"

@@ -1,0 +1,160 @@
+"""Training health: a saturated discriminator or a colour drift, detected while a run trains.
+
+A DSGAN run that goes wrong looks fine from its progress bar (FINDINGS, "camera-like mixture"):
+D wins from the start (mean logits about +1 to +2.5 on reals, -3 to -5 on fakes) and G escapes
+sideways into colour drift (``diag/rgb_shift`` of 1-7 grey levels). On a healthy run D's mean
+logits stay near +-0.3 and the shift below half a grey level. :class:`HealthMonitor` watches the
+logged values for such states held over a stretch of training, logs a warning when one starts,
+and keeps ``RUN/health.json`` up to date::
+
+    {"ok": false, "checks": {...thresholds...},
+     "episodes": [{"kind": "d_saturated", "start": 120, "end": 2400, "peak": 6.1, "mean": 4.8}]}
+
+The thresholds are documented defaults, not tuned per data set: a logit gap (mean real logit minus
+mean fake logit) of 3 means D puts about 82% on each side; a colour shift of 1.5 grey levels is
+five times a healthy run's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dsgan.training.checkpoint import atomic_write
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HealthChecks:
+    """What counts as unhealthy, and for how long (in training steps)."""
+
+    logit_gap: float = 3.0  # mean D logit on reals minus on fakes
+    rgb_shift: float = 1.5  # mean absolute colour shift of G's output, grey levels (0..255)
+    min_steps: int = 100  # a state must hold this long to count (and 5% of the run)
+    min_fraction: float = 0.05
+
+
+@dataclass
+class Episode:
+    """One stretch of logged steps over a threshold."""
+
+    kind: str  # d_saturated | colour_drift
+    start: int
+    end: int
+    peak: float
+    total: float = 0.0
+    count: int = 0
+
+    def add(self, step: int, value: float) -> None:
+        self.end = step
+        self.peak = max(self.peak, value)
+        self.total += value
+        self.count += 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "start": self.start,
+            "end": self.end,
+            "peak": round(self.peak, 3),
+            "mean": round(self.total / max(self.count, 1), 3),
+        }
+
+
+@dataclass
+class HealthMonitor:
+    """Feed it every logged record (:meth:`update`); it writes ``path`` (JSON) as it goes.
+
+    Args:
+        path: ``RUN/health.json``; an existing file's episodes are kept (a resumed run).
+        total_steps: the run's length (sets the minimum duration with ``min_fraction``).
+        watch_d: check D's logits (False for losses whose logits are no probabilities: WGAN).
+        checks: the thresholds.
+    """
+
+    path: Path | None
+    total_steps: int
+    watch_d: bool = True
+    checks: HealthChecks = field(default_factory=HealthChecks)
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+    _open: dict[str, Episode] = field(default_factory=dict)
+    _warned: set[tuple[str, int]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.path is not None and self.path.is_file():
+            try:
+                self.episodes = list(json.loads(self.path.read_text("utf-8"))["episodes"])
+            except (OSError, ValueError, KeyError, TypeError):
+                self.episodes = []  # unreadable: start afresh (the file is only a report)
+
+    @property
+    def min_steps(self) -> int:
+        c = self.checks
+        return max(c.min_steps, int(c.min_fraction * self.total_steps))
+
+    def update(self, step: int, values: dict[str, float]) -> None:
+        """One logged record (floats; keys ``d/real``, ``d/fake``, ``diag/rgb_shift``)."""
+        states: dict[str, float | None] = {"colour_drift": values.get("diag/rgb_shift")}
+        if self.watch_d and "d/real" in values and "d/fake" in values:
+            states["d_saturated"] = values["d/real"] - values["d/fake"]
+        limits = {"colour_drift": self.checks.rgb_shift, "d_saturated": self.checks.logit_gap}
+        for kind, value in states.items():
+            if value is None:
+                continue
+            if value >= limits[kind]:
+                ep = self._open.setdefault(kind, Episode(kind, step, step, value))
+                ep.add(step, value)
+                if ep.end - ep.start >= self.min_steps and (kind, ep.start) not in self._warned:
+                    self._warned.add((kind, ep.start))
+                    log.warning("training health: %s since step %d", _WORDS[kind], ep.start)
+            elif kind in self._open:
+                self._close(kind)
+        self._write()
+
+    def _close(self, kind: str) -> None:
+        ep = self._open.pop(kind)
+        if ep.end - ep.start >= self.min_steps:
+            self.episodes.append(ep.summary())
+
+    def report(self) -> dict[str, Any]:
+        """The health summary: closed episodes plus those still open (held long enough)."""
+        live = [e.summary() for e in self._open.values() if e.end - e.start >= self.min_steps]
+        episodes = sorted(self.episodes + live, key=lambda e: (e["start"], e["kind"]))
+        return {
+            "ok": not episodes,
+            "checks": {**asdict(self.checks), "min_steps_effective": self.min_steps},
+            "episodes": episodes,
+        }
+
+    def _write(self) -> None:
+        if self.path is None:
+            return
+        text = json.dumps(self.report(), indent=2)
+        atomic_write(self.path, lambda p: Path(p).write_text(text, encoding="utf-8"))
+
+    def summary_line(self) -> str | None:
+        """One line for the end of training, or None if the run was healthy."""
+        rep = self.report()
+        if rep["ok"]:
+            return None
+        parts = [
+            f"{_WORDS[e['kind']]} at steps {e['start']}-{e['end']} (mean {e['mean']:g})"
+            for e in rep["episodes"]
+        ]
+        where = f" (details: {self.path})" if self.path is not None else ""
+        return (
+            "warning: this run may have gone wrong: "
+            + "; ".join(parts)
+            + where
+            + ". Check the sample grids before degrading a dataset with it."
+        )
+
+
+_WORDS = {
+    "d_saturated": "discriminator saturated (mean logit gap real - fake above the limit)",
+    "colour_drift": "colour drift (G's output shifts colours from its input)",
+}

@@ -1,0 +1,76 @@
+"""Training health: a saturated D or a colour drift is detected, dated and summarised."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dsgan.training.health import HealthChecks, HealthMonitor
+
+
+def _feed(mon: HealthMonitor, records: list[tuple[int, float, float, float]]) -> None:
+    for step, real, fake, shift in records:
+        mon.update(step, {"d/real": real, "d/fake": fake, "diag/rgb_shift": shift})
+
+
+def test_a_healthy_run_reports_nothing(tmp_path: Path) -> None:
+    mon = HealthMonitor(tmp_path / "health.json", 2400)
+    _feed(mon, [(s, 0.3, -0.3, 0.3) for s in range(20, 2401, 20)])
+    report = json.loads((tmp_path / "health.json").read_text())
+    assert report["ok"] and report["episodes"] == []
+    assert mon.summary_line() is None
+
+
+def test_sustained_saturation_and_drift_are_dated(tmp_path: Path) -> None:
+    """The FINDINGS failure: D ahead from step 100 on, colour drift from step 800 on."""
+    mon = HealthMonitor(tmp_path / "health.json", 2400)
+    records = []
+    for s in range(20, 2401, 20):
+        sat = s >= 100
+        records.append((s, 2.0 if sat else 0.2, -4.0 if sat else -0.2, 4.0 if s >= 800 else 0.2))
+    _feed(mon, records)
+    report = json.loads((tmp_path / "health.json").read_text())
+    kinds = {e["kind"]: e for e in report["episodes"]}
+    assert not report["ok"]
+    assert kinds["d_saturated"]["start"] == 100 and kinds["d_saturated"]["end"] == 2400
+    assert kinds["d_saturated"]["mean"] == pytest.approx(6.0)
+    assert kinds["colour_drift"]["start"] == 800
+    line = mon.summary_line()
+    assert line is not None and "discriminator saturated" in line and "100-2400" in line
+
+
+def test_short_spikes_do_not_count_and_episodes_close(tmp_path: Path) -> None:
+    mon = HealthMonitor(tmp_path / "h.json", 1000, checks=HealthChecks(min_steps=100))
+    spike = [(s, 3.0, -3.0, 0.1) for s in (20, 40, 60)]  # 40 steps: too short
+    calm = [(s, 0.1, -0.1, 0.1) for s in range(80, 300, 20)]
+    long = [(s, 3.0, -3.0, 0.1) for s in range(300, 520, 20)]  # 200 steps, then calm again
+    _feed(mon, spike + calm + long + [(520, 0.1, -0.1, 0.1)])
+    eps = mon.report()["episodes"]
+    assert [(e["start"], e["end"]) for e in eps] == [(300, 500)]
+
+
+def test_wgan_logits_are_not_judged(tmp_path: Path) -> None:
+    mon = HealthMonitor(tmp_path / "h.json", 400, watch_d=False)
+    _feed(mon, [(s, 50.0, -50.0, 0.1) for s in range(20, 401, 20)])
+    assert mon.report()["ok"]
+
+
+def test_a_resumed_run_keeps_earlier_episodes(tmp_path: Path) -> None:
+    path = tmp_path / "health.json"
+    first = HealthMonitor(path, 2000)
+    _feed(first, [(s, 0.1, -0.1, 3.0) for s in range(20, 401, 20)])
+    _feed(first, [(420, 0.1, -0.1, 0.1)])
+    resumed = HealthMonitor(path, 2000)
+    _feed(resumed, [(s, 0.1, -0.1, 0.1) for s in range(440, 600, 20)])
+    assert [e["kind"] for e in resumed.report()["episodes"]] == ["colour_drift"]
+
+
+def test_the_trainer_writes_health_json(tiny_dsgan: Any) -> None:
+    t = tiny_dsgan({"log_every": 2, "iterations": 4})
+    t.train()
+    report = json.loads((Path(t.cfg.out) / "health.json").read_text())
+    assert set(report) == {"ok", "checks", "episodes"}
+    assert report["checks"]["logit_gap"] == 3.0
