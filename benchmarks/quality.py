@@ -46,17 +46,49 @@ sys.path.insert(0, str(ROOT / "src"))  # run from a clone without installing, to
 
 from dsgan.config.base import load_config  # noqa: E402
 from dsgan.config.dsgan import DSGANConfig  # noqa: E402
+from dsgan.config.presets import load_preset  # noqa: E402
 from dsgan.config.sr import SRConfig  # noqa: E402
 from dsgan.devices import resolve_device  # noqa: E402
 from dsgan.inference.degrade import DegradeOptions, degrade_folder  # noqa: E402
 from dsgan.inference.loading import load_generator  # noqa: E402
 from dsgan.io.images import list_images, load_image, save_image  # noqa: E402
+from dsgan.ops.blind import bsrgan_degrade, realesrgan_degrade  # noqa: E402
 from dsgan.ops.corrupt import apply_corruptions  # noqa: E402
 from dsgan.ops.resize import crop_to_multiple, imresize  # noqa: E402
 
 SCALE = 4
 MIN_GAP_DB = 0.1  # "gap closed" is reported only when oracle pairs beat bicubic ones by this much
-CORRUPTIONS = {"noise8": {"noise_sigma": 8.0}, "jpeg30": {"jpeg_quality": 30}}
+# The paper's two corruptions, then a suite of camera-like ones (docs/RESULTS.md, "Camera
+# mixtures"): blur before noise (optics, then sensor); shot_peak = photons at white
+# (Poisson-Gaussian noise: std 9 of 255 at mid-grey at 400, 4 at 10% grey), noise_sigma its read
+# noise. "clean": no corruption at all; a DSGAN must then learn to change nothing.
+CORRUPTIONS: dict[str, dict[str, Any]] = {
+    "noise8": {"noise_sigma": 8.0},
+    "jpeg30": {"jpeg_quality": 30},
+    "clean": {},
+    "pg": {"shot_peak": 400.0, "noise_sigma": 2.0},
+    "blur-noise": {"blur_sigma": 1.0, "noise_sigma": 6.0, "blur_first": True},
+    "noise-jpeg": {"noise_sigma": 6.0, "jpeg_quality": 60},
+    "camera": {
+        "blur_sigma": 0.8,
+        "shot_peak": 400.0,
+        "noise_sigma": 2.0,
+        "jpeg_quality": 60,
+        "blur_first": True,
+    },
+}
+# Blind hand-crafted degradation pipelines (src/dsgan/ops/blind.py): what practitioners use
+# instead of learning the degradation; they never see the target photos.
+BLIND = {"realesrgan": realesrgan_degrade, "bsrgan": bsrgan_degrade}
+SUITE = ["clean", "noise8", "jpeg30", "pg", "blur-noise", "noise-jpeg", "camera"]
+
+
+def preset_variant(name: str) -> dict[str, Any]:
+    """A shipped preset's recipe (model, loss and optimiser sections) as a benchmark variant;
+    the budget (iterations, batch, crop) stays the benchmark's."""
+    tree = load_preset(name)
+    return {k: tree[k] for k in ("model", "loss", "optim") if k in tree}
+
 
 # DSGAN variants compared. "faithful" is the paper's/seed's networks and losses (no perceptual
 # term: no pretrained weights offline); "improved" is ours (see README, "What we changed").
@@ -99,6 +131,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"output": "residual", "noise_channels": 3, "codec": "jpeg"},
         "loss": {"w_col": 0.1, "d_batch": "joint"},
     },
+    # the shipped presets (src/dsgan/presets/), as `dsgan train --preset NAME` trains them
+    "camera": preset_variant("camera"),
+    "preset-noise": preset_variant("noise"),
+    "preset-jpeg": preset_variant("jpeg"),
     # balanced with a 9x9 instead of 5x5 box: D sees lower frequencies, the colour loss fewer
     "balanced-k9": {
         "model": {"output": "residual", "noise_channels": 3},
@@ -170,15 +206,17 @@ def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) 
 
     # keyed by the photos (names and sizes), so another --data never meets this cache
     d = keyed(work, "data", [(f.parent.name, f.name, f.stat().st_size) for f in train + val])
+    c = keyed(d, name, corruption)
     sets = {
         "train_hr": d / "train_hr",  # clean HR, cropped to a multiple of the scale
         "val_hr": d / "val_hr",
-        "source": d / name / "source",  # corrupted train photos, native resolution
+        # keyed by the corruption's settings: a changed setting never meets a stale cache
+        "source": c / "source",  # corrupted train photos, native resolution
         "unpaired_hr": d / "unpaired_hr",  # first half, clean
-        "unpaired_lr": d / name / "unpaired_lr",  # second half, corrupted LR
-        "test_lr": d / name / "test_lr",  # corrupted LR of val: the "real" LR
-        "val_oracle_lr": d / name / "val_oracle_lr",  # another draw of the true corruption
-        "oracle_lr": d / name / "oracle_lr",  # corrupted LR of train
+        "unpaired_lr": c / "unpaired_lr",  # second half, corrupted LR
+        "test_lr": c / "test_lr",  # corrupted LR of val: the "real" LR
+        "val_oracle_lr": c / "val_oracle_lr",  # another draw of the true corruption
+        "oracle_lr": c / "oracle_lr",  # corrupted LR of train
         "bicubic_lr": d / "bicubic_lr",  # bicubic LR of train
         "val_bicubic_lr": d / "val_bicubic_lr",
     }
@@ -241,6 +279,7 @@ def dsgan_jobs(
             for section, values in VARIANTS[variant].items():
                 for k, v in values.items():
                     o[f"{section}.{k}"] = v
+            o["loss.perceptual"] = "none"  # no pretrained VGG offline (also over a preset's)
             o["out"] = str(keyed(work / name, key, o))
             jobs[key] = {"kind": "dsgan", "out": o["out"], "overrides": o, "threads": threads}
     return jobs
@@ -369,6 +408,15 @@ def lr_set(
     }
     if (method, split) in fixed:
         return sets[fixed[method, split]]
+    if method in BLIND:  # one draw of the blind pipeline per photo, the same for every corruption
+        out = sets[f"{split}_hr"].parent / f"{method}_{split}_lr"
+        salt = 21 if split == "train" else 23
+        _write_set(
+            list_images(sets[f"{split}_hr"]),
+            out,
+            lambda p, x: BLIND[method](x, SCALE, generator=_seeded(p.name, salt)),
+        )
+        return out
     out = Path(gen_paths[method]).parent / f"{split}_lr"  # inside the generator's run
     g, _ = load_generator(gen_paths[method])
     seed = 11 if split == "train" else 7
@@ -508,7 +556,7 @@ def run_corruption(
     d_jobs = dsgan_jobs(sets, work, name, b, args, threads)
     reused = cached(d_jobs)
     gen_paths = run_jobs(train_job, d_jobs, args.jobs)
-    methods = ["bicubic", "oracle", *gen_paths]
+    methods = ["bicubic", "oracle", *args.baselines, *gen_paths]
     train_lr = {m: lr_set(m, "train", gen_paths, sets, device) for m in methods}
     val_lr = {m: lr_set(m, "val", gen_paths, sets, device) for m in methods}
     sr_jobs = {
@@ -564,10 +612,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1.0,
         help="multiply training iterations (e.g. 8 on a GPU)",
     )
-    p.add_argument("--corruptions", nargs="+", default=list(CORRUPTIONS), choices=list(CORRUPTIONS))
+    p.add_argument(
+        "--corruptions",
+        nargs="+",
+        default=["noise8", "jpeg30"],
+        choices=[*CORRUPTIONS, "suite"],
+        help="corruptions to run (default: the paper's two); suite: " + ", ".join(SUITE),
+    )
     p.add_argument("--modes", nargs="+", default=["same", "unpaired"], choices=["same", "unpaired"])
     p.add_argument(
         "--variants", nargs="+", default=["faithful", "balanced"], choices=list(VARIANTS)
+    )
+    p.add_argument(
+        "--baselines",
+        nargs="*",
+        default=list(BLIND),
+        choices=list(BLIND),
+        help="blind hand-crafted pipelines to train SR on as well (default: all; none: --baselines)",
     )
     p.add_argument("--dsgan-iterations", type=int)
     p.add_argument("--dsgan-batch", type=int)
@@ -585,6 +646,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if "suite" in args.corruptions:
+        args.corruptions = SUITE
     if not (args.data / "train").is_dir() or not (args.data / "val").is_dir():
         p.error(f"--data {args.data}: needs train/ and val/ folders of clean photos")
     dev = resolve_device(args.device)
@@ -615,7 +678,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.corruptions:
         result["corruptions"][name] = run_corruption(name, args, b, work, device)
     result["wall_s"] = time.time() - t0
-    subset = "" if len(args.corruptions) == len(CORRUPTIONS) else "-" + "-".join(args.corruptions)
+    paper = args.corruptions == ["noise8", "jpeg30"]
+    subset = (
+        "" if paper else "-suite" if args.corruptions == SUITE else "-" + "-".join(args.corruptions)
+    )
     out = args.results / (args.name or f"quality-{args.tag}{subset}")
     # not with_suffix: a stem may hold dots
     (args.results / f"{out.name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
