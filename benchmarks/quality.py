@@ -552,7 +552,7 @@ def run_corruption(
     name: str, args: argparse.Namespace, b: Budget, work: Path, device: torch.device
 ) -> dict[str, Any]:
     sets = prepare_data(args.data, work, name, CORRUPTIONS[name])
-    threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
+    threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     d_jobs = dsgan_jobs(sets, work, name, b, args, threads)
     reused = cached(d_jobs)
     gen_paths = run_jobs(train_job, d_jobs, args.jobs)
@@ -643,6 +643,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="trainings run in parallel processes (default: one per CPU core up to 6 on a CPU, "
         "each with one thread, which is faster than sharing threads; 1 on a GPU)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads per training (default: CPU cores / --jobs); 1 when another "
+        "benchmark shares the machine",
     )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
