@@ -95,3 +95,19 @@ def test_pipeline_resumes_an_interrupted_stage(tmp_path, make_images, capsys) ->
 def test_pipeline_config_errors(tmp_path, capsys) -> None:
     assert main(["pipeline", "--out", str(tmp_path), "--dry-run"]) == 2
     assert "dsgan.data.hr" in capsys.readouterr().err
+
+
+def test_pipeline_dsgan_section_starts_from_a_preset(tmp_path, make_images, capsys) -> None:
+    """The camera preset by default; `preset: paper` gives the paper's networks; the YAML's
+    dsgan section still overrides the preset."""
+    path = tiny_pipeline(tmp_path, make_images)
+    assert main(["pipeline", "--config", str(path), "--dry-run"]) == 0
+    default = yaml.safe_load(capsys.readouterr().out)
+    assert default["preset"] == "camera"
+    assert default["dsgan"]["model"]["codec"] == "jpeg" and default["dsgan"]["model"]["blur"] > 0
+    assert default["dsgan"]["model"]["n_res_blocks"] == 1  # the YAML over the preset
+    assert main(["pipeline", "--config", str(path), "--set", "preset=paper", "--dry-run"]) == 0
+    paper = yaml.safe_load(capsys.readouterr().out)
+    assert paper["dsgan"]["model"]["output"] == "sigmoid"
+    assert main(["pipeline", "--config", str(path), "--set", "preset=nope", "--dry-run"]) == 2
+    assert "unknown preset 'nope'" in capsys.readouterr().err

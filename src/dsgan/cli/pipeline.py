@@ -18,8 +18,9 @@ import logging
 from pathlib import Path
 
 from dsgan.cli.common import add_config_args, collect_overrides
-from dsgan.config.base import dump_config, load_config
+from dsgan.config.base import dump_config, load_config, read_yaml
 from dsgan.config.pipeline import PipelineConfig
+from dsgan.config.presets import DEFAULT_PRESET, load_preset
 from dsgan.devices import resolve_device
 from dsgan.training.checkpoint import latest_checkpoint
 
@@ -99,9 +100,13 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(
-        PipelineConfig, args.config, collect_overrides(args, {"out": "out", "device": "device"})
+    overrides = collect_overrides(args, {"out": "out", "device": "device"})
+    # the preset is the dsgan section's base: named by --set preset=..., else in the YAML
+    name = overrides.get("preset") or (read_yaml(args.config) if args.config else {}).get(
+        "preset", DEFAULT_PRESET
     )
+    preset = load_preset(str(name))
+    cfg = load_config(PipelineConfig, args.config, overrides, base={"dsgan": preset})
     if args.dry_run:
         print(dump_config(cfg), end="")
         return 0

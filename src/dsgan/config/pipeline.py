@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from dsgan.config.base import StrictModel
 from dsgan.config.dsgan import DSGANConfig
+from dsgan.config.presets import DEFAULT_PRESET, DESCRIPTIONS, preset_names
 from dsgan.config.sr import SRConfig
 
 
@@ -39,6 +40,10 @@ class UpscaleStage(StrictModel):
 class PipelineConfig(StrictModel):
     out: Path = Path("runs/pipeline")
     device: str = "auto"
+    preset: str = Field(
+        DEFAULT_PRESET,
+        description="DSGAN recipe the dsgan section starts from (dsgan train --preset)",
+    )
     dsgan: DSGANConfig = DSGANConfig()
     degrade: DegradeStage = DegradeStage()
     sr: SRConfig = SRConfig()
@@ -46,6 +51,8 @@ class PipelineConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> PipelineConfig:
+        if self.preset not in DESCRIPTIONS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {preset_names()}")
         if self.dsgan.data.hr is None:
             raise ValueError("dsgan.data.hr (the HR/clean image folder) is required")
         if self.sr.data.scale != self.dsgan.data.scale:
