@@ -31,6 +31,7 @@ COMMANDS = (
     "upscale",
     "pipeline",
     "evaluate",
+    "inspect",
 )
 
 

@@ -293,3 +293,82 @@ def write_html(
 ) -> None:
     """Write :func:`render_html` atomically."""
     _write_atomic(path, render_html(result, samples))
+
+
+_DASH = {"solid": "", "dashed": ' stroke-dasharray="7,4"', "dotted": ' stroke-dasharray="2,3"'}
+
+
+def line_plot_svg(
+    series: Sequence[dict[str, Any]],
+    x_label: str,
+    y_label: str,
+    x_range: tuple[float, float] = (0.0, 1.0),
+    width: int = 560,
+    height: int = 320,
+) -> str:
+    """Inline SVG line plot with a legend.
+
+    Args:
+        series: each ``{"label", "xs", "ys", "colour", "style"}``; ``ys`` may hold None (a gap;
+            a lone point is drawn as a dot); ``style``: ``solid``, ``dashed`` or ``dotted``.
+        x_range: the x axis (the y axis runs from 0 to a round value above the largest).
+    """
+    ml, mr, mt, mb = 56, 150, 16, 40
+    pw, ph = width - ml - mr, height - mt - mb
+    x0, x1 = x_range
+    finite = [y for s in series for y in s["ys"] if y is not None and math.isfinite(y)]
+    raw = max([*finite, 1e-9]) * 1.05 / 4  # four y intervals of a round size
+    mag = 10 ** math.floor(math.log10(raw))
+    hi = 4 * mag * next(m for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+    def px(x: float) -> float:
+        return ml + (x - x0) / (x1 - x0) * pw
+
+    def py(y: float) -> float:
+        return mt + (hi - y) / hi * ph
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+        f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>',
+    ]
+    for k in range(6):
+        x = x0 + (x1 - x0) * k / 5
+        parts.append(
+            f'<text x="{px(x):.1f}" y="{height - mb + 14}" text-anchor="middle">{x:.2g}</text>'
+        )
+    for k in range(5):
+        y = hi * k / 4
+        parts.append(f'<text x="{ml - 4}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.3g}</text>')
+    parts += [
+        f'<text x="{ml + pw / 2}" y="{height - 6}" text-anchor="middle">{html.escape(x_label)}</text>',
+        f'<text x="12" y="{mt + ph / 2}" transform="rotate(-90 12 {mt + ph / 2})" '
+        f'text-anchor="middle">{html.escape(y_label)}</text>',
+    ]
+    for i, s in enumerate(series):
+        colour, dash = html.escape(s["colour"]), _DASH[s.get("style", "solid")]
+        runs: list[list[tuple[float, float]]] = [[]]
+        for x, y in zip(s["xs"], s["ys"], strict=True):
+            if y is None or not math.isfinite(y):
+                runs.append([])
+            else:
+                runs[-1].append((px(x), py(y)))
+        for run in runs:
+            if len(run) == 1:
+                cx, cy = run[0]
+                parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.5" fill="{colour}"/>')
+            elif run:
+                d = " ".join(
+                    f"{'M' if j == 0 else 'L'}{x:.1f},{y:.1f}" for j, (x, y) in enumerate(run)
+                )
+                parts.append(
+                    f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>'
+                )
+        ly = mt + 10 + 14 * i
+        parts += [
+            f'<line x1="{ml + pw + 8}" y1="{ly}" x2="{ml + pw + 30}" y2="{ly}" stroke="{colour}" '
+            f'stroke-width="2"{dash}/>',
+            f'<text x="{ml + pw + 34}" y="{ly + 4}">{html.escape(s["label"])}</text>',
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts)
