@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     data = sorted(args.work.glob("data-*"))
     if not data:
         p.error(f"{args.work}: no data-* folder; run benchmarks/quality.py first")
-    real = {f.stem: load_image(f) for f in list_images(data[-1] / "noise8" / "test_lr")}
+    noisy = sorted(data[-1].glob("noise8-*/test_lr"))  # the corruption's folder, keyed by settings
+    if not noisy:
+        p.error(f"{data[-1]}: no noise8 data; run benchmarks/quality.py --corruptions noise8 first")
+    real = {f.stem: load_image(f) for f in list_images(noisy[-1])}
     bicubic = {f.stem: load_image(f) for f in list_images(data[-1] / "val_bicubic_lr")}
     stems = sorted(real)
     opts = EvalOptions(seed=args.seed, device="cpu", fid="off", lpips="off")

@@ -84,3 +84,33 @@ def test_apply_corruptions_is_on_8bit_levels_and_reproducible():
     assert torch.equal(apply_corruptions(x), quantize(x))
     noisy = apply_corruptions(x, noise_sigma=20.0, generator=torch.Generator().manual_seed(0))
     assert float((noisy - quantize(x)).abs().mean()) > 0.02
+
+
+def test_poisson_gaussian_noise_grows_with_brightness() -> None:
+    from dsgan.ops.corrupt import poisson_gaussian_noise
+
+    g = torch.Generator().manual_seed(0)
+    dark, bright = torch.full((3, 64, 64), 0.1), torch.full((3, 64, 64), 0.9)
+    sd_dark = float((poisson_gaussian_noise(dark, 400.0, 0.0, g) - dark).std() * 255)
+    sd_bright = float((poisson_gaussian_noise(bright, 400.0, 0.0, g) - bright).std() * 255)
+    assert sd_dark == pytest.approx(255 * (0.1 / 400) ** 0.5, rel=0.1)  # 4.0
+    assert sd_bright == pytest.approx(255 * (0.9 / 400) ** 0.5, rel=0.1)  # 12.1
+    read = poisson_gaussian_noise(dark, 1e9, 5.0, g) - dark  # no shot noise left: read only
+    assert float(read.std() * 255) == pytest.approx(5.0, rel=0.1)
+    with pytest.raises(ValueError, match="peak"):
+        poisson_gaussian_noise(dark, 0.0)
+
+
+def test_blur_first_keeps_the_noise_white() -> None:
+    """A camera's order (blur, then noise) leaves white noise; the authors' order blurs it."""
+    x = torch.full((3, 64, 64), 0.5)
+    kw = {"noise_sigma": 8.0, "blur_sigma": 1.5}
+    first = apply_corruptions(x, **kw, blur_first=True, generator=torch.Generator().manual_seed(1))
+    after = apply_corruptions(x, **kw, generator=torch.Generator().manual_seed(1))
+
+    def lag1(img: torch.Tensor) -> float:
+        r = img - img.mean()
+        return float((r[..., 1:] * r[..., :-1]).mean() / r.pow(2).mean())
+
+    assert abs(lag1(first)) < 0.1
+    assert lag1(after) > 0.5

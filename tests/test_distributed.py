@@ -21,6 +21,8 @@ from dsgan.training.distributed import CPUSyncBatchNorm2d, DistInfo, env_rank
 
 ITERATIONS = 3
 ARGS = [
+    "--preset",
+    "paper",  # the tests' own small networks, not the default camera stages
     "--crop",
     "8",
     "--scale",

@@ -20,6 +20,8 @@ from dsgan.training import checkpoint as ckpt
 
 ITERATIONS = 32
 ARGS = [
+    "--preset",
+    "paper",  # the tests' own small networks, not the default camera stages
     "--crop",
     "8",
     "--scale",

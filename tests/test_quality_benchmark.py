@@ -34,7 +34,14 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     assert quality.main(argv) == 0
     res = json.loads((tmp_path / "results" / "quality-toy-noise8.json").read_text())
     methods = res["corruptions"]["noise8"]["methods"]
-    assert set(methods) == {"bicubic", "oracle", "dsgan-same-residual", "dsgan-unpaired-residual"}
+    assert set(methods) == {
+        "bicubic",
+        "oracle",
+        "realesrgan",
+        "bsrgan",
+        "dsgan-same-residual",
+        "dsgan-unpaired-residual",
+    }
     for m in methods.values():
         assert 5 < m["sr"]["psnr"] < 60 and 0 < m["sr"]["ssim"] <= 1
         assert 0 <= m["realism"]["two_sample_accuracy"] <= 1
@@ -81,9 +88,10 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     assert [p.stat().st_mtime_ns for p in ckpts] == stamps
     rerun = json.loads((tmp_path / "results" / "quality-toy-noise8.json").read_text())
     part = rerun["corruptions"]["noise8"]
-    assert part["trainings"] == 6 and len(part["reused"]) == 6  # 2 DSGAN + 4 SR, none retrained
+    # 2 DSGAN + 6 SR (bicubic, oracle, two blind pipelines, two DSGANs), none retrained
+    assert part["trainings"] == 8 and len(part["reused"]) == 8
     assert (
-        "6 of 6 trainings were found done"
+        "8 of 8 trainings were found done"
         in (tmp_path / "results" / "quality-toy-noise8.md").read_text()
     )
     # another DSGAN budget never reuses those runs: 2 new DSGANs and the 2 SR runs on their pairs

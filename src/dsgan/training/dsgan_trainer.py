@@ -403,7 +403,11 @@ class DSGANTrainer(TrainLoop):
         if self.rank != 0:
             return
         self.g.eval()
-        xd = self.g(xb[:4]).float().clamp(0, 1)
+        # on a forked RNG: drawing G's noise for the samples must not change the training stream
+        # (a run extended with --resume then equals one trained straight through)
+        cuda = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            xd = self.g(xb[:4]).float().clamp(0, 1)
         self.g.train()
         rows = []
         for i in range(xd.shape[0]):
