@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 import torch
 
@@ -114,3 +116,31 @@ def test_blur_first_keeps_the_noise_white() -> None:
 
     assert abs(lag1(first)) < 0.1
     assert lag1(after) > 0.5
+
+
+def test_corrupt_cli_makes_camera_like_data_and_refuses_nonsense(tmp_path, make_images, capsys):
+    from dsgan.cli.main import main
+    from dsgan.io.images import list_images, load_image
+
+    src = tmp_path / "in"
+    make_images(src, 2, 32)
+    out = tmp_path / "out"
+    argv = ["corrupt", "--input", str(src), "--output", str(out), "--blur", "0.8"]
+    argv += ["--shot-peak", "400", "--noise", "2", "--jpeg", "60", "--camera-order"]
+    assert main(argv) == 0
+    files = list_images(out)
+    assert len(files) == 2
+    want = apply_corruptions(
+        load_image(list_images(src)[0]),
+        2.0,
+        0.8,
+        60,
+        generator=torch.Generator().manual_seed(zlib.crc32(list_images(src)[0].name.encode())),
+        shot_peak=400.0,
+        blur_first=True,
+    )
+    assert torch.allclose(load_image(files[0]), want, atol=1 / 255 + 1e-6)
+    for bad in (["--noise", "nan"], ["--shot-peak", "inf"], ["--downscale", "0"]):
+        code = main(["corrupt", "--input", str(src), "--output", str(tmp_path / "o2"), *bad])
+        assert code == 2
+        assert bad[0] in capsys.readouterr().err

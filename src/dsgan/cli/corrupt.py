@@ -18,7 +18,10 @@ from dsgan.ops.corrupt import apply_corruptions
 from dsgan.ops.resize import crop_to_multiple, imresize
 
 NAME = "corrupt"
-HELP = "corrupt images with Gaussian noise / JPEG / blur (the paper's datasets), deterministically"
+HELP = (
+    "corrupt images with Gaussian or Poisson-Gaussian noise / blur / JPEG (the paper's datasets, "
+    "or a camera's), deterministically"
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,6 +30,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=float, default=0.0, help="Gaussian noise sigma (0..255 units)")
     p.add_argument("--jpeg", type=int, help="JPEG quality (1..100)")
     p.add_argument("--blur", type=float, default=0.0, help="Gaussian blur sigma in pixels")
+    p.add_argument(
+        "--shot-peak",
+        type=float,
+        default=0.0,
+        help="signal-dependent (Poisson) noise: photons at white, e.g. 400 (std 9 of 255 at "
+        "mid-grey); --noise is then the read noise",
+    )
+    p.add_argument(
+        "--camera-order",
+        action="store_true",
+        help="blur before the noise, as a camera does (default: noise, blur, JPEG as the authors)",
+    )
     p.add_argument(
         "--downscale",
         type=int,
@@ -39,12 +54,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.noise < 0 or args.blur < 0:
-        raise UserError("--noise and --blur must be >= 0")
+    values = {"--noise": args.noise, "--blur": args.blur, "--shot-peak": args.shot_peak}
+    for flag, value in values.items():
+        if not (value >= 0 and value < float("inf")):  # also refuses nan
+            raise UserError(f"{flag} must be a finite number >= 0, got {value}")
     if args.jpeg is not None and not 1 <= args.jpeg <= 100:
         raise UserError("--jpeg must be in 1..100")
-    if args.noise == 0 and args.blur == 0 and args.jpeg is None and args.downscale == 1:
-        raise UserError("nothing to do: give --noise, --jpeg, --blur or --downscale")
+    if args.downscale < 1:
+        raise UserError(f"--downscale must be >= 1, got {args.downscale}")
+    nothing = args.noise == 0 and args.blur == 0 and args.shot_peak == 0
+    if nothing and args.jpeg is None and args.downscale == 1:
+        raise UserError("nothing to do: give --noise, --shot-peak, --jpeg, --blur or --downscale")
     check_output_folder(args.input, args.output)
     written = existing = failed = 0
     for path in tqdm(list_images(args.input), desc="dsgan corrupt", unit="img"):
@@ -70,7 +90,15 @@ def run(args: argparse.Namespace) -> int:
             img = imresize(crop_to_multiple(img, args.downscale), 1 / args.downscale).clamp(0, 1)
         # one stream per file: the result does not depend on which other files are present
         g = torch.Generator().manual_seed(args.seed * 1_000_003 + zlib.crc32(path.name.encode()))
-        out = apply_corruptions(img, args.noise, args.blur, args.jpeg, generator=g)
+        out = apply_corruptions(
+            img,
+            args.noise,
+            args.blur,
+            args.jpeg,
+            generator=g,
+            shot_peak=args.shot_peak,
+            blur_first=args.camera_order,
+        )
         save_image(out, target)
         written += 1
     print(
