@@ -74,3 +74,11 @@ def test_presets_are_package_files() -> None:
     for name in preset_names():
         assert folder.joinpath(f"{name}.yaml").is_file()
     assert "presets/*.yaml" in (Path(__file__).parents[1] / "pyproject.toml").read_text()
+
+
+def test_the_default_recipe_needs_no_downloaded_weights(tmp_path: Path, capsys) -> None:
+    """Measured without the perceptual term, and offline users have no VGG19: the default
+    trains without it; --perceptual vgg adds it back."""
+    assert _dry_run(capsys, "--hr", str(tmp_path))["loss"]["perceptual"] == "none"
+    cfg = _dry_run(capsys, "--hr", str(tmp_path), "--perceptual", "vgg")
+    assert cfg["loss"]["perceptual"] == "vgg"
