@@ -74,3 +74,20 @@ def test_the_trainer_writes_health_json(tiny_dsgan: Any) -> None:
     report = json.loads((Path(t.cfg.out) / "health.json").read_text())
     assert set(report) == {"ok", "checks", "episodes"}
     assert report["checks"]["logit_gap"] == 3.0
+
+
+def test_a_second_training_into_the_same_run_directory_is_refused(tiny_dsgan: Any) -> None:
+    """Two trainings in one --out would interleave checkpoints and metrics: the second stops
+    with the holder's pid; after the first finishes the directory is free again."""
+    import os
+
+    from dsgan.errors import UserError
+    from dsgan.training.dsgan_trainer import DSGANTrainer
+
+    first = tiny_dsgan({"iterations": 2})
+    with pytest.raises(UserError, match=rf"in use by another training \(pid {os.getpid()}\)"):
+        DSGANTrainer(first.cfg, resume=False)
+    first.train()
+    again = DSGANTrainer(first.cfg.model_copy(update={"iterations": 3}), resume=True)
+    again.train()
+    assert again.step == 3

@@ -32,6 +32,7 @@ from dsgan.training import checkpoint as ckpt
 from dsgan.training.common import FaultCounter, StopFlag, rollback_target
 from dsgan.training.health import HealthMonitor
 from dsgan.training.rundir import RunDir
+from dsgan.training.runlock import RunLock
 
 log = logging.getLogger(__name__)
 Outcome = Literal["done", "rollback", "stopped"]
@@ -48,6 +49,7 @@ class TrainLoop:
     faults: FaultCounter
     rollbacks: dict[str, int]  # checkpoint name -> rollbacks to it
     health: HealthMonitor | None = None  # saturated D / colour drift watch (rank 0)
+    _lock: RunLock | None = None  # the run directory's lock (rank 0), held while training
 
     # ----------------------------------------------------------------- what a trainer provides
     def _nets(self) -> dict[str, torch.nn.Module]:
@@ -95,8 +97,11 @@ class TrainLoop:
         """Resume from the latest checkpoint, or refuse to train over an existing run.
 
         Runs before :class:`RunDir` rewrites ``RUN/config.yaml``, so a refused start leaves the
-        run intact.
+        run intact. First takes the run directory's lock (:mod:`dsgan.training.runlock`): a second
+        training into the same directory is refused.
         """
+        if self.rank == 0:
+            self._lock = RunLock(self.cfg.out)
         folder = Path(self.cfg.out) / "checkpoints"
         found = ckpt.latest_checkpoint(folder)
         if resume:
@@ -121,6 +126,9 @@ class TrainLoop:
             return self._train()
         except OOM_ERRORS as exc:
             raise UserError(self._oom_message()) from exc
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def _train(self) -> Path:
         total = self._total()
