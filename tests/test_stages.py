@@ -190,3 +190,27 @@ def test_camera_generator_tiled_equals_untiled() -> None:
         plain = apply_generator(no_stages, x, 0, 5)
     torch.testing.assert_close(tiled, whole, atol=1e-4, rtol=0)
     assert (whole - plain).abs().mean() > 1 / 255  # the stages did act
+
+
+def test_stages_keep_float32_under_autocast() -> None:
+    """bf16 autocast (``--amp auto`` on GPUs and bf16 CPUs) must not round the blurred, noisy
+    image G's output is built on: the camera G's output stays float32 and equals fp32's."""
+    torch.manual_seed(0)
+    g = Generator(1, 8, "residual", 3, blur=4, signal_noise=True).eval()
+    x, n = torch.rand(1, 3, 24, 24), torch.randn(1, 3, 24, 24)
+    with torch.no_grad():
+        ref = g(x, n)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = g(x, n)
+    assert low.dtype == torch.float32
+    # zero-initialised last conv: the output is the stages' alone, so no bf16 rounding at all
+    torch.testing.assert_close(low, ref, atol=1e-6, rtol=0)
+
+
+def test_blur_width_capped_without_losing_its_gradient() -> None:
+    blur = LearnedBlur(radius=4)
+    with torch.no_grad():
+        blur.sigma_param.fill_(3.0)  # softplus 3.05, past the cap 4 / 3
+    assert float(blur.sigma.detach()) == pytest.approx(4 / 3)
+    blur.sigma.backward()
+    assert blur.sigma_param.grad is not None and float(blur.sigma_param.grad) > 0.9

@@ -53,8 +53,12 @@ class LearnedBlur(nn.Module):
 
     @property
     def sigma(self) -> torch.Tensor:
-        """The blur width in pixels, a 0-d tensor in (0, radius / 3]."""
-        return F.softplus(self.sigma_param).clamp(max=self.sigma_max)
+        """The blur width in pixels, a 0-d tensor in (0, radius / 3].
+
+        Capped with a straight-through clamp: the value stops at the cap, the gradient does not,
+        so a width pushed past it can come back (a plain clamp has zero gradient there)."""
+        s = F.softplus(self.sigma_param)
+        return s - (s - self.sigma_max).clamp(min=0).detach()
 
     def kernel(self) -> torch.Tensor:
         """The normalised (2r+1, 2r+1) kernel (sums to 1)."""
@@ -65,10 +69,13 @@ class LearnedBlur(nn.Module):
         return k2 / k2.sum()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """In float32 also under autocast: the blurred image is the base of G's output, and in
+        bf16 it would carry about half a grey level of rounding error."""
         c = x.shape[1]
-        k = self.kernel().to(x.dtype).expand(c, 1, -1, -1)
         r = self.radius
-        return F.conv2d(F.pad(x, (r, r, r, r), mode="replicate"), k, groups=c)
+        with torch.autocast(x.device.type, enabled=False):
+            k = self.kernel().float().expand(c, 1, -1, -1)
+            return F.conv2d(F.pad(x.float(), (r, r, r, r), mode="replicate"), k, groups=c)
 
 
 class SignalNoise(nn.Module):
@@ -107,9 +114,12 @@ class SignalNoise(nn.Module):
         return m @ m.T
 
     def forward(self, y: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-        m = F.normalize(self.mix, dim=1).to(y.dtype)
-        mixed = torch.einsum("ij,njhw->nihw", m, n.to(y.dtype))
-        return y + self.std(y).to(y.dtype) * mixed
+        """In float32 also under autocast (noise of about a grey level must not be rounded)."""
+        with torch.autocast(y.device.type, enabled=False):
+            y = y.float()
+            m = F.normalize(self.mix.float(), dim=1)
+            mixed = torch.einsum("ij,njhw->nihw", m, n.float())
+            return y + self.std(y) * mixed
 
     @torch.no_grad()
     def curve(self, levels: torch.Tensor) -> torch.Tensor:
