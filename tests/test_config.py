@@ -220,10 +220,15 @@ def test_paper_preset_is_the_papers_defaults() -> None:
 
 
 def test_stage_options_are_checked() -> None:
-    with pytest.raises(UserError, match="signal_noise needs"):
+    with pytest.raises(UserError, match=r"signal_noise \(on in the default preset, camera\) needs"):
         load_config(DSGANConfig, overrides={"model.signal_noise": True})
-    with pytest.raises(UserError, match="codec_gate needs"):
-        load_config(DSGANConfig, overrides={"model.codec_gate": True})
+    with pytest.raises(UserError, match="preset paper"):
+        load_config(DSGANConfig, base=load_preset("camera"), overrides={"model.output": "sigmoid"})
+    with pytest.raises(UserError, match="radius"):
+        load_config(DSGANConfig, overrides={"model.blur": 1})
+    # no codec, nothing to gate: --codec none works over the camera preset
+    cfg = load_config(DSGANConfig, base=load_preset("camera"), overrides={"model.codec": "none"})
+    assert cfg.model.codec == "none" and not cfg.model.codec_gate
     with pytest.raises(UserError, match=r"model\.blur"):
         load_config(DSGANConfig, overrides={"model.blur": 12})
 

@@ -44,11 +44,10 @@ def test_config_flags_and_set_override_the_preset(tmp_path: Path, capsys) -> Non
         str(own),
         "--codec",
         "none",
-        "--set",
-        "model.codec_gate=false",
     )
     assert cfg["model"]["blur"] == 2 and cfg["loss"]["w_col"] == 0.5  # the file over the preset
     assert cfg["model"]["codec"] == "none"  # a flag over both
+    assert cfg["model"]["codec_gate"] is False  # nothing to gate
     assert cfg["model"]["signal_noise"] is True  # the rest stays the preset's
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -51,6 +51,15 @@ class ModelConfig(StrictModel):
     signal_noise: bool = False
     d_channels: int = Field(64, ge=8)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_gate_without_codec(cls, data: Any) -> Any:
+        """``codec: none`` also turns the codec's gate off: there is nothing to gate (so
+        ``--codec none`` works over the default preset, whose gate is on)."""
+        if isinstance(data, dict) and data.get("codec") == "none" and data.get("codec_gate"):
+            data = {**data, "codec_gate": False}
+        return data
+
     @model_validator(mode="after")
     def _injection_needs_noise(self) -> ModelConfig:
         if self.noise_injection and (self.noise_channels < 3 or self.output == "sigmoid"):
@@ -60,11 +69,15 @@ class ModelConfig(StrictModel):
             )
         if self.signal_noise and (self.noise_channels < 3 or self.output == "sigmoid"):
             raise ValueError(
-                "model.signal_noise needs model.noise_channels >= 3 and model.output "
-                "residual or highpass"
+                "model.signal_noise (on in the default preset, camera) needs "
+                "model.noise_channels >= 3 and model.output residual or highpass; for the "
+                "paper's networks use --preset paper, or set model.signal_noise false"
             )
-        if self.codec_gate and self.codec == "none":
-            raise ValueError("model.codec_gate needs model.codec jpeg")
+        if self.blur == 1:
+            raise ValueError(
+                "model.blur is the blur kernel's radius: 0 (no blur) or 2..9 (at radius 1 the "
+                "width could not exceed 0.33 px)"
+            )
         return self
 
 
