@@ -91,3 +91,19 @@ def test_a_second_training_into_the_same_run_directory_is_refused(tiny_dsgan: An
     again = DSGANTrainer(first.cfg.model_copy(update={"iterations": 3}), resume=True)
     again.train()
     assert again.step == 3
+
+
+def test_a_refused_start_frees_the_run_directory_at_once(tiny_dsgan: Any) -> None:
+    """Refused (existing run, no --resume): the lock is released even while the exception (and
+    the half-built trainer it references) is still alive, so --resume works in the same process."""
+    from dsgan.errors import UserError
+    from dsgan.training.dsgan_trainer import DSGANTrainer
+
+    first = tiny_dsgan({"iterations": 2})
+    first.train()
+    with pytest.raises(UserError, match="already holds a training run") as info:
+        DSGANTrainer(first.cfg, resume=False)
+    assert info.value is not None  # keeps the traceback alive
+    resumed = DSGANTrainer(first.cfg.model_copy(update={"iterations": 3}), resume=True)
+    resumed.train()
+    assert resumed.step == 3

@@ -102,6 +102,14 @@ class TrainLoop:
         """
         if self.rank == 0:
             self._lock = RunLock(self.cfg.out)
+        try:
+            self._resume_or_refuse(resume)
+        except BaseException:
+            if self._lock is not None:  # a refused start leaves the directory free at once
+                self._lock.release()
+            raise
+
+    def _resume_or_refuse(self, resume: bool) -> None:
         folder = Path(self.cfg.out) / "checkpoints"
         found = ckpt.latest_checkpoint(folder)
         if resume:
