@@ -58,14 +58,32 @@ def test_wgan_logits_are_not_judged(tmp_path: Path) -> None:
     assert mon.report()["ok"]
 
 
-def test_a_resumed_run_keeps_earlier_episodes(tmp_path: Path) -> None:
+def test_a_resumed_run_keeps_earlier_episodes_and_continues_an_open_one(tmp_path: Path) -> None:
     path = tmp_path / "health.json"
     first = HealthMonitor(path, 2000)
-    _feed(first, [(s, 0.1, -0.1, 3.0) for s in range(20, 401, 20)])
+    _feed(first, [(s, 0.1, -0.1, 3.0) for s in range(20, 401, 20)])  # drift 20-400, closed
     _feed(first, [(420, 0.1, -0.1, 0.1)])
-    resumed = HealthMonitor(path, 2000)
-    _feed(resumed, [(s, 0.1, -0.1, 0.1) for s in range(440, 600, 20)])
-    assert [e["kind"] for e in resumed.report()["episodes"]] == ["colour_drift"]
+    _feed(first, [(s, 3.0, -3.0, 0.1) for s in range(440, 801, 20)])  # saturated, still open
+    assert json.loads(path.read_text())["episodes"][-1]["open"] is True
+    # the checkpoint was at 600: steps 620-800 are trained again, the open episode goes on
+    resumed = HealthMonitor(path, 2000, start_step=600)
+    _feed(resumed, [(s, 3.0, -3.0, 0.1) for s in range(620, 1001, 20)])
+    _feed(resumed, [(1020, 0.1, -0.1, 0.1)])
+    eps = resumed.report()["episodes"]
+    assert [(e["kind"], e["start"], e["end"]) for e in eps] == [
+        ("colour_drift", 20, 400),
+        ("d_saturated", 440, 1000),
+    ]
+    fresh = HealthMonitor(path, 2000)  # a new run in the folder: the old report is not its own
+    assert fresh.report()["episodes"] == []
+
+
+def test_a_rollback_forgets_the_steps_trained_again(tmp_path: Path) -> None:
+    mon = HealthMonitor(tmp_path / "h.json", 1000, checks=HealthChecks(min_steps=100))
+    _feed(mon, [(s, 0.1, -0.1, 0.1) for s in range(20, 201, 20)])
+    _feed(mon, [(s, 3.0, -3.0, 0.1) for s in range(220, 401, 20)])  # saturated 220-400 ...
+    _feed(mon, [(s, 0.1, -0.1, 0.1) for s in range(220, 401, 20)])  # ... rolled back to 200
+    assert mon.report()["ok"]
 
 
 def test_the_trainer_writes_health_json(tiny_dsgan: Any) -> None:

@@ -127,7 +127,12 @@ class DSGANTrainer(TrainLoop):
         self._start(resume)
         self.run = RunDir(cfg.out, cfg, active=rank == 0)
         self.health = (
-            HealthMonitor(Path(cfg.out) / "health.json", cfg.iterations, cfg.loss.gan != "wgan-gp")
+            HealthMonitor(
+                Path(cfg.out) / "health.json",
+                cfg.iterations,
+                watch_d=cfg.loss.gan != "wgan-gp",
+                start_step=self.step,
+            )
             if rank == 0
             else None
         )

@@ -70,26 +70,50 @@ class HealthMonitor:
     """Feed it every logged record (:meth:`update`); it writes ``path`` (JSON) as it goes.
 
     Args:
-        path: ``RUN/health.json``; an existing file's episodes are kept (a resumed run).
+        path: ``RUN/health.json``.
         total_steps: the run's length (sets the minimum duration with ``min_fraction``).
         watch_d: check D's logits (False for losses whose logits are no probabilities: WGAN).
+        start_step: the step training starts from: 0 for a new run (an old file is ignored), the
+            checkpoint's step for a resumed one (the file's episodes up to it are kept; one still
+            open there goes on).
         checks: the thresholds.
     """
 
     path: Path | None
     total_steps: int
     watch_d: bool = True
+    start_step: int = 0
     checks: HealthChecks = field(default_factory=HealthChecks)
     episodes: list[dict[str, Any]] = field(default_factory=list)
     _open: dict[str, Episode] = field(default_factory=dict)
     _warned: set[tuple[str, int]] = field(default_factory=set)
+    _last: int = 0
 
     def __post_init__(self) -> None:
-        if self.path is not None and self.path.is_file():
+        if self.start_step > 0 and self.path is not None and self.path.is_file():
             try:
-                self.episodes = list(json.loads(self.path.read_text("utf-8"))["episodes"])
+                saved = list(json.loads(self.path.read_text("utf-8"))["episodes"])
             except (OSError, ValueError, KeyError, TypeError):
-                self.episodes = []  # unreadable: start afresh (the file is only a report)
+                saved = []  # unreadable: start afresh (the file is only a report)
+            self.episodes = saved
+            self._rewind(self.start_step)
+        self._last = self.start_step
+
+    def _rewind(self, step: int) -> None:
+        """Forget what happened after ``step`` (a resume or a rollback retrains those steps); an
+        episode still going at ``step`` is reopened (its mean then counts as one record)."""
+        candidates = [(e, bool(e.get("open"))) for e in self.episodes]
+        candidates += [(e.summary(), True) for e in self._open.values()]
+        self.episodes, self._open = [], {}
+        for ep, was_open in candidates:
+            if ep["start"] > step:
+                continue
+            if was_open or ep["end"] >= step:
+                live = Episode(ep["kind"], ep["start"], min(ep["end"], step), ep["peak"])
+                live.total, live.count = ep["mean"], 1
+                self._open[ep["kind"]] = live
+            else:
+                self.episodes.append({k: v for k, v in ep.items() if k != "open"})
 
     @property
     def min_steps(self) -> int:
@@ -98,6 +122,9 @@ class HealthMonitor:
 
     def update(self, step: int, values: dict[str, float]) -> None:
         """One logged record (floats; keys ``d/real``, ``d/fake``, ``diag/rgb_shift``)."""
+        if 0 < step <= self._last:  # a rollback: those steps are trained again
+            self._rewind(step - 1)
+        self._last = step
         states: dict[str, float | None] = {"colour_drift": values.get("diag/rgb_shift")}
         if self.watch_d and "d/real" in values and "d/fake" in values:
             states["d_saturated"] = values["d/real"] - values["d/fake"]
@@ -122,7 +149,11 @@ class HealthMonitor:
 
     def report(self) -> dict[str, Any]:
         """The health summary: closed episodes plus those still open (held long enough)."""
-        live = [e.summary() for e in self._open.values() if e.end - e.start >= self.min_steps]
+        live = [
+            {**e.summary(), "open": True}
+            for e in self._open.values()
+            if e.end - e.start >= self.min_steps
+        ]
         episodes = sorted(self.episodes + live, key=lambda e: (e["start"], e["kind"]))
         return {
             "ok": not episodes,
