@@ -111,3 +111,19 @@ def test_pipeline_dsgan_section_starts_from_a_preset(tmp_path, make_images, caps
     assert paper["dsgan"]["model"]["output"] == "sigmoid"
     assert main(["pipeline", "--config", str(path), "--set", "preset=nope", "--dry-run"]) == 2
     assert "unknown preset 'nope'" in capsys.readouterr().err
+
+
+def test_a_started_dsgan_stage_keeps_its_saved_settings(tmp_path, make_images, capsys) -> None:
+    """A pipeline folder whose DSGAN stage was started with other recipe settings (e.g. before
+    the default preset changed) resumes with them, as `dsgan train --resume` does."""
+    path = tiny_pipeline(tmp_path, make_images)
+    stage = tmp_path / "pipe" / "1_dsgan"
+    stage.mkdir(parents=True)
+    (stage / "config.yaml").write_text(
+        yaml.safe_dump({"model": {"output": "sigmoid", "noise_channels": 0}})
+    )
+    assert main(["pipeline", "--config", str(path), "--dry-run"]) == 0
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert cfg["dsgan"]["model"]["output"] == "sigmoid"  # the stage's, not the camera preset's
+    assert cfg["dsgan"]["model"]["codec"] == "none"
+    assert cfg["dsgan"]["model"]["n_res_blocks"] == 1  # the YAML still applies on top

@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
     )
     preset = load_preset(str(name))
     cfg = load_config(PipelineConfig, args.config, overrides, base={"dsgan": preset})
+    saved = cfg.out / STAGES[0] / "config.yaml"
+    if saved.is_file():  # a started DSGAN stage keeps its settings, as `dsgan train --resume` does
+        cfg = load_config(PipelineConfig, args.config, overrides, base={"dsgan": read_yaml(saved)})
     if args.dry_run:
         print(dump_config(cfg), end="")
         return 0
