@@ -131,7 +131,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"output": "residual", "noise_channels": 3, "codec": "jpeg"},
         "loss": {"w_col": 0.1, "d_batch": "joint"},
     },
-    # the shipped presets (src/dsgan/presets/), as `dsgan train --preset NAME` trains them
+    # the shipped presets' model, loss and optimiser sections (src/dsgan/presets/); budget, crop
+    # and the perceptual term (off: no weights offline) stay the benchmark's
     "camera": preset_variant("camera"),
     "preset-noise": preset_variant("noise"),
     "preset-jpeg": preset_variant("jpeg"),

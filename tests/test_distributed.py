@@ -170,18 +170,32 @@ def _rank_worker(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("codec", ["none", "jpeg"])
+@pytest.mark.parametrize("codec", ["none", "jpeg", "camera"])
 def test_ranks_keep_identical_weights(tmp_path, make_images, codec):
     """Also with the JPEG codec, whose quality each rank updates from its own finite difference
-    (own batch, own grid offset): the slopes are averaged over ranks, so the quality stays equal."""
+    (own batch, own grid offset): the slopes are averaged over ranks, so the quality stays equal.
+    And with the camera stages, whose codec gate is used outside G's DDP-wrapped forward."""
     make_images(tmp_path / "hr", 4, 24)
     out = tmp_path / "run"
     extra = {"model.codec": codec, "model.output": "residual", "optim.codec_lr": 0.05}
+    if codec == "camera":
+        extra.update(
+            {
+                "model.codec": "jpeg",
+                "model.codec_gate": True,
+                "model.noise_channels": 3,
+                "model.blur": 2,
+                "model.signal_noise": True,
+            }
+        )
     args = (2, _free_port(), str(tmp_path / "hr"), str(out), extra)
     mp.spawn(_rank_worker, args=args, nprocs=2)
     s0, s1 = (torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(s0[k], s1[k]) for k in s0)
-    if codec == "jpeg":  # and it did move
+    if codec != "none":  # and it did move
         q = torch.sigmoid(s0["g.codec.quality_logit"]) * 99 + 1
         assert abs(float(q) - 75.0) > 0.01
+    if codec == "camera":  # the gate and the stages trained (by autograd, averaged by DDP)
+        assert abs(float(s0["g.codec.gate_logit"])) > 1e-4
+        assert float(s0["g.blur.sigma_param"]) != pytest.approx(-1.0502, abs=1e-4)
     assert (out / "generator.safetensors").is_file()  # written by rank 0

@@ -68,6 +68,7 @@ class Generator(nn.Module):
             (blurred) input before the network (:class:`SignalNoise`; a sensor), drawn from the
             first 3 noise input channels, so the network can shape it as a camera's processing
             does. Needs ``noise_channels >= 3`` and a non-sigmoid output (False = the paper).
+            With ``noise_injection`` too, both use the same draw.
 
     Order, as in a camera: blur -> sensor noise -> residual network -> JPEG.
 
