@@ -7,6 +7,8 @@ Layout (like stylegan2-ada's)::
     RUN/tb/                TensorBoard event files
     RUN/images/step_N.png  sample grids
     RUN/checkpoints/       step_N.safetensors (+ .state.pt), latest.json
+    RUN/health.json        saturated-D / colour-drift episodes (training/health.py)
+    RUN/train.lock         held while a training writes here (training/runlock.py)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One training at a time per run directory: an exclusive lock on ``RUN/.lock``.
+"""One training at a time per run directory: an exclusive lock on ``RUN/train.lock``.
 
 Two ``dsgan train`` started into the same ``--out`` would both write checkpoints and interleave
 ``metrics.jsonl`` (it happened to us: a benchmark worker left running after its parent was killed
@@ -26,7 +26,7 @@ class RunLock:
     """Holds ``root/.lock``; :meth:`release` (or process exit) frees it."""
 
     def __init__(self, root: str | Path) -> None:
-        self.path = Path(root) / ".lock"
+        self.path = Path(root) / "train.lock"
         self._fh: IO[str] | None = None
         if fcntl is None:
             return
