@@ -230,3 +230,21 @@ def test_codec_slope_fits_and_tabulates(tmp_path: Path, make_images) -> None:
     assert min(got["mse"], key=got["mse"].get) == "30"  # the target's own quality fits best
     with pytest.raises(SystemExit):
         codec_slope.main(["--data", str(tmp_path / "none")])
+
+
+def test_stage_log_tabulates_every_n_steps(tmp_path: Path) -> None:
+    import stage_log
+
+    run = tmp_path / "camera" / "run"
+    run.mkdir(parents=True)
+    recs = [
+        {"step": s, "d/real": 0.1, "d/fake": -0.1, "codec/gate": s / 1000}
+        for s in range(50, 451, 50)
+    ]
+    recs.append({"step": 100, "d/real": 9.0, "d/fake": -0.1, "codec/gate": 0.5})  # logged twice
+    (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    out = tmp_path / "t.md"
+    assert stage_log.main([str(run), "--every", "200", "--out", str(out)]) == 0
+    rows = [r for r in out.read_text().splitlines() if r.startswith("| ") and r[2].isdigit()]
+    assert [int(r.split("|")[1]) for r in rows] == [50, 200, 400, 450]
+    assert "| 50 | 0.10 | -0.10 | n/a | n/a | n/a | n/a | 0.05 |" in rows
