@@ -214,3 +214,27 @@ def test_blur_width_capped_without_losing_its_gradient() -> None:
     assert float(blur.sigma.detach()) == pytest.approx(4 / 3)
     blur.sigma.backward()
     assert blur.sigma_param.grad is not None and float(blur.sigma_param.grad) > 0.9
+
+
+def test_gradient_norms_are_logged(tiny_dsgan: Any) -> None:
+    """diag/grad_g and diag/grad_stages reach metrics.jsonl (to find gradient bursts)."""
+    import json
+
+    t = tiny_dsgan(
+        {
+            "model.output": "residual",
+            "model.noise_channels": 3,
+            "model.blur": 2,
+            "model.signal_noise": True,
+            "iterations": 2,
+            "log_every": 1,
+        }
+    )
+    t.train()
+    rows = [json.loads(x) for x in (t.run.root / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["diag/grad_g"] > 0 and r["diag/grad_stages"] > 0 for r in rows)
+    assert all(r["diag/grad_stages"] <= r["diag/grad_g"] + 1e-6 for r in rows)  # a part of it
+    plain = tiny_dsgan({"iterations": 1, "log_every": 1})
+    plain.train()
+    row = json.loads((plain.run.root / "metrics.jsonl").read_text().splitlines()[0])
+    assert "diag/grad_g" in row and "diag/grad_stages" not in row  # no stages, no entry

@@ -352,11 +352,26 @@ class DSGANTrainer(TrainLoop):
             return None
         if slope is not None and codec is not None:
             codec.quality_logit.grad = torch.where(torch.isfinite(slope), slope, 0.0).reshape(())
+        out.update(self._grad_norms(g_params))
         self.opt_g.step()
         out.update(stage_values(self.g))
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
         return {k: v.detach() for k, v in out.items()}
+
+    @torch.no_grad()
+    def _grad_norms(self, g_params: list[torch.nn.Parameter]) -> dict[str, torch.Tensor]:
+        """L2 norms of G's gradients (``diag/grad_g``) and of the stages' alone
+        (``diag/grad_stages``), as device tensors: bursts of large gradients are what a sudden
+        jump of the stage parameters would come from (docs/RESULTS.md, "Camera mixtures")."""
+        out = {}
+        grads = [p.grad for p in g_params if p.grad is not None]
+        if grads:
+            out["diag/grad_g"] = torch.stack(torch._foreach_norm(grads)).norm()
+        stages = [p.grad for p in stage_parameters(self.g) if p.grad is not None]
+        if stages:
+            out["diag/grad_stages"] = torch.stack(torch._foreach_norm(stages)).norm()
+        return out
 
     def _quality_slope(
         self, pre: torch.Tensor, real_hp: torch.Tensor, hp: Any, offset: tuple[int, int]
