@@ -120,6 +120,7 @@ class DSGANTrainer(TrainLoop):
         if self.perceptual is not None:
             self.perceptual = self.perceptual.to(self.device)
         self.adv = AdversarialLoss(lc.gan, lc.gp_weight)
+        self.stage_params = stage_parameters(self.g)  # optim.stage_lr's group
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
         self.step = 0
         self.faults = FaultCounter()
@@ -159,7 +160,7 @@ class DSGANTrainer(TrainLoop):
         kw["fused" if fused else "foreach"] = True
         # the codec's quality logit has no autograd gradient: its own group, whose .grad the
         # step sets from a finite difference (training/codec_step.py)
-        stages = stage_parameters(self.g)
+        stages = self.stage_params
         staged = {id(p) for p in stages}
         body = [p for p in self.g.parameters() if p.requires_grad and id(p) not in staged]
         groups: list[dict[str, Any]] = [{"params": body}]
@@ -252,12 +253,18 @@ class DSGANTrainer(TrainLoop):
         xb = imresize(hr, 1.0 / self.cfg.data.scale).clamp_(0, 1)
         return (xb.contiguous(memory_format=self.mem), real.contiguous(memory_format=self.mem))
 
-    def _finite(self, loss: torch.Tensor, params: list[torch.nn.Parameter]) -> bool:
-        """Loss and gradients finite (on every rank): one host sync per network update."""
+    @staticmethod
+    def _grad_norms(params: list[torch.nn.Parameter]) -> torch.Tensor | None:
+        """The L2 norm of each parameter's gradient, (P,), or None without gradients."""
         grads = [p.grad for p in params if p.grad is not None]
+        return torch.stack(torch._foreach_norm(grads)) if grads else None
+
+    def _finite(self, loss: torch.Tensor, norms: torch.Tensor | None) -> bool:
+        """Loss and gradients (their ``_grad_norms``) finite on every rank: one host sync per
+        network update."""
         ok = torch.isfinite(loss.detach())
-        if grads:
-            ok = ok & torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()
+        if norms is not None:
+            ok = ok & torch.isfinite(norms).all()
         return bool(distrib.all_true(ok))
 
     def d_logits(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -326,7 +333,7 @@ class DSGANTrainer(TrainLoop):
                 loss_d = loss_d + out["loss/d_gp"]
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward(inputs=d_params, retain_graph=True)
-            if not self._finite(loss_d, d_params):
+            if not self._finite(loss_d, self._grad_norms(d_params)):
                 return None
             out.update({"loss/d": loss_d, "d/real": d_real.mean(), "d/fake": d_fake.mean()})
             out["loss/tex"] = self.adv.generator(d_fake, d_real.detach())
@@ -348,30 +355,23 @@ class DSGANTrainer(TrainLoop):
         loss_g.backward(inputs=g_params)
         if not warm:
             self.opt_d.step()  # after G's backward, which still needs D's current weights
-        if not self._finite(loss_g, g_params):
+        g_norms = self._grad_norms(g_params)
+        if not self._finite(loss_g, g_norms):
             return None
         if slope is not None and codec is not None:
             codec.quality_logit.grad = torch.where(torch.isfinite(slope), slope, 0.0).reshape(())
-        out.update(self._grad_norms(g_params))
+        # diagnostics (docs/RESULTS.md, "Camera mixtures": bursts of large gradients would make
+        # the stage parameters jump); G's from the norms the finiteness check computed
+        if g_norms is not None:
+            out["diag/grad_g"] = g_norms.norm()
+        stage_norms = self._grad_norms(self.stage_params)
+        if stage_norms is not None:
+            out["diag/grad_stages"] = stage_norms.norm()
         self.opt_g.step()
         out.update(stage_values(self.g))
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
         return {k: v.detach() for k, v in out.items()}
-
-    @torch.no_grad()
-    def _grad_norms(self, g_params: list[torch.nn.Parameter]) -> dict[str, torch.Tensor]:
-        """L2 norms of G's gradients (``diag/grad_g``) and of the stages' alone
-        (``diag/grad_stages``), as device tensors: bursts of large gradients are what a sudden
-        jump of the stage parameters would come from (docs/RESULTS.md, "Camera mixtures")."""
-        out = {}
-        grads = [p.grad for p in g_params if p.grad is not None]
-        if grads:
-            out["diag/grad_g"] = torch.stack(torch._foreach_norm(grads)).norm()
-        stages = [p.grad for p in stage_parameters(self.g) if p.grad is not None]
-        if stages:
-            out["diag/grad_stages"] = torch.stack(torch._foreach_norm(stages)).norm()
-        return out
 
     def _quality_slope(
         self, pre: torch.Tensor, real_hp: torch.Tensor, hp: Any, offset: tuple[int, int]

@@ -88,6 +88,7 @@ class HealthMonitor:
     _open: dict[str, Episode] = field(default_factory=dict)
     _warned: set[tuple[str, int]] = field(default_factory=set)
     _last: int = 0
+    _written: str = ""  # the text last written to ``path``
 
     def __post_init__(self) -> None:
         if self.start_step > 0 and self.path is not None and self.path.is_file():
@@ -162,10 +163,13 @@ class HealthMonitor:
         }
 
     def _write(self) -> None:
+        """Rewrite the file when the report changed (not on every logged step)."""
         if self.path is None:
             return
         text = json.dumps(self.report(), indent=2)
-        atomic_write(self.path, lambda p: Path(p).write_text(text, encoding="utf-8"))
+        if text != self._written:
+            atomic_write(self.path, lambda p: Path(p).write_text(text, encoding="utf-8"))
+            self._written = text
 
     def summary_line(self) -> str | None:
         """One line for the end of training, or None if the run was healthy."""
