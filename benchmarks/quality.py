@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # run from a clone without installing, too
@@ -280,6 +281,7 @@ def dsgan_jobs(
             for section, values in VARIANTS[variant].items():
                 for k, v in values.items():
                     o[f"{section}.{k}"] = v
+            o.update(args.dsgan_set)  # an ablation on top of the variant (--dsgan-set)
             o["loss.perceptual"] = "none"  # no pretrained VGG offline (also over a preset's)
             o["out"] = str(keyed(work / name, key, o))
             jobs[key] = {"kind": "dsgan", "out": o["out"], "overrides": o, "threads": threads}
@@ -496,8 +498,10 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         f"{result['wall_s'] / 60:.1f} min",
         f"- machine: {json.dumps(result['machine'])}",
         f"- budget: {json.dumps(result['budget'])}",
-        "",
     ]
+    if result.get("dsgan_set"):
+        lines.append(f"- DSGAN overrides on every variant: {json.dumps(result['dsgan_set'])}")
+    lines.append("")
     for name, res in result["corruptions"].items():
         lines += [f"## {name}", ""]
         if res.get("reused"):
@@ -631,6 +635,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=list(BLIND),
         help="blind hand-crafted pipelines to train SR on as well (default: all; none: --baselines)",
     )
+    p.add_argument(
+        "--dsgan-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one DSGAN config key on top of every variant, e.g. model.blur=0 (YAML "
+        "value; repeatable): an ablation gets its own cached run",
+    )
     p.add_argument("--dsgan-iterations", type=int)
     p.add_argument("--dsgan-batch", type=int)
     p.add_argument("--dsgan-crop", type=int)
@@ -655,6 +667,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if "suite" in args.corruptions:
         args.corruptions = SUITE
+    sets = {}
+    for item in args.dsgan_set:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            p.error(f"--dsgan-set {item!r}: expected KEY=VALUE, e.g. model.blur=0")
+        sets[key] = yaml.safe_load(value)
+    args.dsgan_set = sets
     if not (args.data / "train").is_dir() or not (args.data / "val").is_dir():
         p.error(f"--data {args.data}: needs train/ and val/ folders of clean photos")
     dev = resolve_device(args.device)
@@ -680,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "budget": b.__dict__,
+        "dsgan_set": args.dsgan_set,
         "corruptions": {},
     }
     for name in args.corruptions:

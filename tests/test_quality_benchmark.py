@@ -248,3 +248,22 @@ def test_stage_log_tabulates_every_n_steps(tmp_path: Path) -> None:
     rows = [r for r in out.read_text().splitlines() if r.startswith("| ") and r[2].isdigit()]
     assert [int(r.split("|")[1]) for r in rows] == [50, 200, 400, 450]
     assert "| 50 | 0.10 | -0.10 | n/a | n/a | n/a | n/a | 0.05 |" in rows
+
+
+def test_dsgan_set_overrides_every_variant_and_keys_its_own_run(tmp_path: Path) -> None:
+    data = tmp_path / "photos"
+    (data / "train").mkdir(parents=True)
+    (data / "val").mkdir()
+    base = ["--data", str(data), "--device", "cpu", "--variants", "camera", "--modes", "same"]
+    plain = quality.parse_args(base)
+    ablated = quality.parse_args([*base, "--dsgan-set", "model.blur=0", "--dsgan-set", "seed=3"])
+    assert ablated.dsgan_set == {"model.blur": 0, "seed": 3}  # YAML values: ints, not strings
+    sets = {"source": tmp_path / "src", "unpaired_hr": tmp_path / "hr", "unpaired_lr": tmp_path}
+    b = quality.Budget()
+    job_p = quality.dsgan_jobs(sets, tmp_path, "x", b, plain, 1)["dsgan-same-camera"]
+    job_a = quality.dsgan_jobs(sets, tmp_path, "x", b, ablated, 1)["dsgan-same-camera"]
+    assert job_p["overrides"]["model.blur"] == 4  # the preset's blur
+    assert job_a["overrides"]["model.blur"] == 0 and job_a["overrides"]["seed"] == 3
+    assert job_a["out"] != job_p["out"]  # an ablation never reuses the plain variant's run
+    with pytest.raises(SystemExit):
+        quality.parse_args([*base, "--dsgan-set", "model.blur"])
