@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,18 @@ def tiny_dsgan(tmp_path: Path, make_images: Callable[..., list[Path]]) -> Callab
         return DSGANTrainer(cfg)
 
     return _make
+
+
+@pytest.fixture
+def run_cli(capsys, caplog) -> Callable[[list[str]], tuple[int, str, str]]:
+    """``run_cli(argv)`` runs ``dsgan argv`` in-process: (exit code, stdout, stderr + log)."""
+    from dsgan.cli.main import main
+
+    def _run(argv: list[str]) -> tuple[int, str, str]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            code = main(argv)
+        cap = capsys.readouterr()
+        return code, cap.out, cap.err + caplog.text
+
+    return _run

@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
-import logging
 import os
 import struct
 import subprocess
@@ -21,7 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dsgan.cli.main import main
+from dsgan.errors import UserError
 
 
 @pytest.fixture(autouse=True)
@@ -178,20 +177,12 @@ def command(name: str, src: Path, dst: Path, policy: str) -> list[str]:
     ]
 
 
-def run_cli(argv: list[str], capsys, caplog) -> tuple[int, str, str]:
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        code = main(argv)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err + caplog.text
-
-
 COMMANDS = ("train", "degrade", "corrupt")
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
 @pytest.mark.parametrize("kind", list(BAD))
-def test_bad_file_skip_and_stop(tmp_path, make_images, monkeypatch, capsys, caplog, cmd, kind):
+def test_bad_file_skip_and_stop(tmp_path, make_images, monkeypatch, cmd, kind, run_cli):
     src = tmp_path / "in"
     make_images(src, 2, 24)
     name, write = BAD[kind]
@@ -200,13 +191,13 @@ def test_bad_file_skip_and_stop(tmp_path, make_images, monkeypatch, capsys, capl
     before = snapshot(src)
 
     # stop: exit 2, an error naming the file, nothing written for it
-    code, _, err = run_cli(command(cmd, src, tmp_path / "stop", "stop"), capsys, caplog)
+    code, _, err = run_cli(command(cmd, src, tmp_path / "stop", "stop"))
     assert code == 2, err
     assert "error:" in err and str(bad) in err and REASON[kind] in err, err
     assert not any("a." in f for f in files_under(tmp_path / "stop"))
 
     # skip: a warning naming the file, a summary, the good images processed
-    code, out, err = run_cli(command(cmd, src, tmp_path / "skip", "skip"), capsys, caplog)
+    code, out, err = run_cli(command(cmd, src, tmp_path / "skip", "skip"))
     assert "skipping" in err and str(bad) in err, err
     written = files_under(tmp_path / "skip")
     if cmd == "train":
@@ -223,34 +214,34 @@ def test_bad_file_skip_and_stop(tmp_path, make_images, monkeypatch, capsys, capl
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
-def test_empty_folder(tmp_path, capsys, caplog, cmd):
+def test_empty_folder(tmp_path, cmd, run_cli):
     (tmp_path / "in").mkdir()
-    code, _, err = run_cli(command(cmd, tmp_path / "in", tmp_path / "out", "skip"), capsys, caplog)
+    code, _, err = run_cli(command(cmd, tmp_path / "in", tmp_path / "out", "skip"))
     assert code == 2
     assert f"{tmp_path / 'in'}: no images found" in err
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
-def test_non_image_files_only(tmp_path, capsys, caplog, cmd):
+def test_non_image_files_only(tmp_path, cmd, run_cli):
     src = tmp_path / "in"
     src.mkdir()
     (src / "notes.txt").write_text("hello")
     (src / "data.csv").write_text("1,2\n")
     (src / "sub.png").mkdir()  # a folder with an image extension is not an image
     before = snapshot(src)
-    code, _, err = run_cli(command(cmd, src, tmp_path / "out", "skip"), capsys, caplog)
+    code, _, err = run_cli(command(cmd, src, tmp_path / "out", "skip"))
     assert code == 2
     assert "no images found" in err
     assert snapshot(src) == before
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
-def test_only_bad_files_is_an_error_even_when_skipping(tmp_path, capsys, caplog, cmd):
+def test_only_bad_files_is_an_error_even_when_skipping(tmp_path, cmd, run_cli):
     src = tmp_path / "in"
     src.mkdir()
     (src / "a.png").write_bytes(b"")
     (src / "b.jpg").write_text("not a jpeg")
-    code, out, err = run_cli(command(cmd, src, tmp_path / "out", "skip"), capsys, caplog)
+    code, out, err = run_cli(command(cmd, src, tmp_path / "out", "skip"))
     if cmd == "train":
         assert code == 2 and "no usable images (2 skipped" in err
     else:
@@ -259,6 +250,7 @@ def test_only_bad_files_is_an_error_even_when_skipping(tmp_path, capsys, caplog,
 
 
 def _odd_formats(folder: Path) -> None:
+    """One file per format, each with its own stem (outputs are named by stem)."""
     folder.mkdir()
     rng = np.random.default_rng(0)
     rgb = Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8))
@@ -266,22 +258,22 @@ def _odd_formats(folder: Path) -> None:
     rgb.convert("LA").save(folder / "grey_alpha.png")
     rgb.convert("RGBA").save(folder / "rgba.png")
     rgb.convert("CMYK").save(folder / "cmyk.jpg")
-    rgb.convert("CMYK").save(folder / "cmyk.tif")
+    rgb.convert("CMYK").save(folder / "cmyk_tiff.tif")
     rgb.convert("1").save(folder / "bilevel.png")
     pal = rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
     pal.save(folder / "palette.png")
     pal.save(folder / "palette_transparent.png", transparency=0)
     Image.fromarray(rng.integers(0, 65535, (24, 24), dtype=np.uint16)).save(folder / "grey16.png")
-    Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(folder / "rgb.bmp")
+    Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(folder / "rgb_bmp.bmp")
     rgb.save(folder / "rgb.webp")
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
-def test_grey_rgba_cmyk_16bit_palette_images_work(tmp_path, capsys, caplog, cmd):
+def test_grey_rgba_cmyk_16bit_palette_images_work(tmp_path, cmd, run_cli):
     src = tmp_path / "in"
     _odd_formats(src)
     before = snapshot(src)
-    code, _, err = run_cli(command(cmd, src, tmp_path / "out", "stop"), capsys, caplog)
+    code, _, err = run_cli(command(cmd, src, tmp_path / "out", "stop"))
     assert code == 0, err
     assert "skipping" not in err
     if cmd != "train":
@@ -295,14 +287,14 @@ def test_grey_rgba_cmyk_16bit_palette_images_work(tmp_path, capsys, caplog, cmd)
     reason="running as root: chmod 000 does not stop root from reading "
     "(covered by the simulated 'unreadable' case)",
 )
-def test_unreadable_file_chmod(tmp_path, make_images, capsys, caplog):
+def test_unreadable_file_chmod(tmp_path, make_images, run_cli):
     src = tmp_path / "in"
     make_images(src, 2, 24)
     bad = src / "a.png"
     bad.write_bytes(_good_bytes("PNG"))
     bad.chmod(0)
     try:
-        code, _, err = run_cli(command("corrupt", src, tmp_path / "out", "stop"), capsys, caplog)
+        code, _, err = run_cli(command("corrupt", src, tmp_path / "out", "stop"))
     finally:
         bad.chmod(0o644)
     assert code == 2 and "permission denied" in err and str(bad) in err
@@ -310,26 +302,26 @@ def test_unreadable_file_chmod(tmp_path, make_images, capsys, caplog):
 
 @pytest.mark.parametrize("cmd", COMMANDS)
 @pytest.mark.parametrize("where", ["inside", "same"])
-def test_output_inside_input_is_refused(tmp_path, make_images, capsys, caplog, cmd, where):
+def test_output_inside_input_is_refused(tmp_path, make_images, cmd, where, run_cli):
     src = tmp_path / "in"
     make_images(src, 2, 24)
     before = snapshot(src)
     dst = src / "out" if where == "inside" else src
-    code, _, err = run_cli(command(cmd, src, dst, "skip"), capsys, caplog)
+    code, _, err = run_cli(command(cmd, src, dst, "skip"))
     assert code == 2
     assert "is inside" in err and "outside it" in err
     assert snapshot(src) == before  # not even an empty folder created
 
 
 @pytest.mark.parametrize("flag", ["--hr", "--lr"])
-def test_sr_train_run_dir_inside_an_input_is_refused(tmp_path, make_images, capsys, caplog, flag):
+def test_sr_train_run_dir_inside_an_input_is_refused(tmp_path, make_images, flag, run_cli):
     make_images(tmp_path / "lr", 2, 12)
     make_images(tmp_path / "hr", 2, 24)
     before = snapshot(tmp_path)
     folder = tmp_path / flag.lstrip("-")
     argv = ["sr-train", "--lr", str(tmp_path / "lr"), "--hr", str(tmp_path / "hr")]
     argv += ["--scale", "2", "--device", "cpu", "--out", str(folder / "run")]
-    code, _, err = run_cli(argv, capsys, caplog)
+    code, _, err = run_cli(argv)
     assert code == 2
     assert f"inside the {flag} folder" in err and "outside it" in err
     assert snapshot(tmp_path) == before  # no run directory created
@@ -346,38 +338,73 @@ def _disk_full_after(n_bytes: int) -> Callable:
 
 
 @pytest.mark.parametrize("cmd", ["degrade", "corrupt"])
-def test_disk_full_while_writing(tmp_path, make_images, monkeypatch, capsys, caplog, cmd):
+def test_disk_full_while_writing(tmp_path, make_images, monkeypatch, cmd, run_cli):
     src = tmp_path / "in"
     make_images(src, 2, 24)
     before = snapshot(src)
     monkeypatch.setattr(Image.Image, "save", _disk_full_after(6))
     dst = tmp_path / "out"
-    code, _, err = run_cli(command(cmd, src, dst, "skip"), capsys, caplog)
+    code, _, err = run_cli(command(cmd, src, dst, "skip"))
     assert code == 2, err
     assert "disk full" in err and str(dst) in err and "img_00" in err
     assert files_under(dst) == []  # neither partial images nor temporary files
     assert snapshot(src) == before
 
 
-def test_disk_full_while_training(tmp_path, make_images, monkeypatch, capsys, caplog):
+def test_disk_full_while_training(tmp_path, make_images, monkeypatch, run_cli):
     """Sample grids (save_image) and checkpoints (torch.save) failing with ENOSPC: exit 2."""
     src = tmp_path / "hr"
     make_images(src, 2, 24)
     monkeypatch.setattr(Image.Image, "save", _disk_full_after(3))
-    code, _, err = run_cli(command("train", src, tmp_path / "run", "skip"), capsys, caplog)
+    code, _, err = run_cli(command("train", src, tmp_path / "run", "skip"))
     assert code == 2 and "disk full" in err and "images" in err, err
     monkeypatch.undo()
 
     def full_save(obj, f, *a, **kw):
-        Path(f).write_bytes(b"PK\x03")
-        raise OSError(errno.ENOSPC, "No space left on device", str(f))
+        f.write(b"PK\x03")  # a file object (write_atomic's temporary file)
+        raise OSError(errno.ENOSPC, "No space left on device", f.name)
 
     monkeypatch.setattr(torch, "save", full_save)
-    code, _, err = run_cli(command("train", src, tmp_path / "run2", "skip"), capsys, caplog)
+    code, _, err = run_cli(command("train", src, tmp_path / "run2", "skip"))
     assert code == 2 and "disk full" in err and "state.pt" in err, err
     ckpts = tmp_path / "run2" / "checkpoints"
     assert not any(p.name.endswith(".tmp") for p in ckpts.iterdir())
     assert not (ckpts / "latest.json").exists()
+
+
+def test_disk_full_inside_torch_save_is_a_clear_error(tmp_path, monkeypatch):
+    """A full disk under torch.save surfaces as torch's RuntimeError wrapping the OSError; it is
+    still exit-2 material naming the checkpoint, and leaves no temporary file."""
+    import dsgan.io.atomic as atomic
+
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, fh):
+            self.fh, self.n = fh, 0
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, b):
+            self.n += len(b)
+            if self.n > 100:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.fh.write(b)
+
+    monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    target = tmp_path / "ck" / "step_1.state.pt"
+    with pytest.raises(UserError, match=r"step_1\.state\.pt: cannot write the checkpoint: disk"):
+        atomic.write_atomic(
+            target, lambda fh: torch.save({"w": torch.zeros(1000)}, fh), "checkpoint"
+        )
+    assert list(target.parent.iterdir()) == []
 
 
 def test_no_traceback_in_a_real_process(tmp_path, make_images):

@@ -119,3 +119,17 @@ def test_refuses_to_write_into_input_folder(folders, capsys):
     )
     assert rc == 2
     assert not (folders / "gen" / "m.json").exists()
+
+
+@pytest.mark.parametrize("flag", ["--json", "--report"])
+def test_result_path_that_cannot_be_written_is_refused_before_the_work(
+    folders, tmp_path, capsys, flag
+):
+    """A folder (or a path under a file) as --json/--report: exit 2 at once, naming it."""
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    for bad, says in ((tmp_path / "adir", "is a folder"), (tmp_path / "afile" / "r", "is a file")):
+        rc = main(["evaluate", str(folders / "gen"), str(folders / "real"), flag, str(bad), *FAST])
+        err = capsys.readouterr().err
+        assert rc == 2 and flag in err and says in err, err
+    assert (tmp_path / "afile").read_text() == "x"

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+import dsgan.io.atomic as atomic_mod
 import dsgan.io.images as images_mod
 from dsgan.errors import ImageError, UserError
 from dsgan.io import list_images, load_image, save_image, tensor_to_uint8
@@ -393,7 +394,7 @@ def test_copy_image_is_byte_identical_and_atomic(tmp_path: Path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(images_mod.os, "fsync", full)
+    monkeypatch.setattr(atomic_mod.os, "fsync", full)
     with pytest.raises(UserError, match=r"dst2.png: cannot write the image: disk full"):
         images_mod.copy_image(src, tmp_path / "out" / "dst2.png")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dst.png"]

@@ -97,6 +97,30 @@ def test_pipeline_config_errors(tmp_path, capsys) -> None:
     assert "dsgan.data.hr" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("out={hr}/pipe", "out {hr}/pipe is inside the dsgan.data.hr folder"),
+        ("upscale.input={out}/3_sr", "the upscale.input folder {out}/3_sr is inside out"),
+        ("upscale.input={out}", "out {out} is inside the upscale.input folder {out}"),
+        ("upscale.input={tmp}/nowhere", "upscale.input: {tmp}/nowhere: folder does not exist"),
+        ("degrade.input={tmp}/test/img_000.png", "is not a folder"),
+    ],
+)
+def test_pipeline_paths_are_checked_before_any_stage(
+    tmp_path, make_images, capsys, override, message
+) -> None:
+    """A path mistake of any stage is refused before stage 1 trains, and nothing is written."""
+    config = tiny_pipeline(tmp_path, make_images)
+    names = {"hr": tmp_path / "hr", "out": tmp_path / "pipe", "tmp": tmp_path}
+    (tmp_path / "pipe").mkdir()  # an existing (empty) output folder is fine
+    before = sorted(tmp_path.rglob("*"))
+    code = main(["pipeline", "--config", str(config), "--set", override.format(**names)])
+    assert code == 2
+    assert message.format(**names) in capsys.readouterr().err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def test_pipeline_dsgan_section_starts_from_a_preset(tmp_path, make_images, capsys) -> None:
     """The camera preset by default; `preset: paper` gives the paper's networks; the YAML's
     dsgan section still overrides the preset."""

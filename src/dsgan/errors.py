@@ -14,3 +14,13 @@ class ImageError(UserError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class DamagedCheckpoint(UserError):
+    """A checkpoint or run file that cannot be used as it is (truncated, malformed metadata,
+    weights that do not fit the architecture it declares)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"damaged checkpoint: {self.path} ({reason})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +39,30 @@ def collect_overrides(args: argparse.Namespace, mapping: dict[str, str]) -> dict
     return out
 
 
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low`` (argparse then exits 2 naming the flag)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def seed_type(text: str) -> int:
+    """An argparse type: a seed in [0, 2**63)."""
+    value = int_at_least(0)(text)
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"must be < 2**63, got {value}")
+    return value
+
+
 def add_on_error(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-error",
@@ -66,9 +91,9 @@ def add_run_args(parser: argparse.ArgumentParser, default_out: str) -> None:
         choices=("off", "bf16", "fp16", "auto"),
         help="autocast; auto (default): bf16 on GPUs and CPUs with bf16 hardware, else fp32",
     )
-    parser.add_argument("--workers", type=int, help="data loader worker processes")
+    parser.add_argument("--workers", type=int_at_least(0), help="data loader worker processes")
     parser.add_argument("--out", type=Path, help=f"run directory (default {default_out})")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=seed_type)
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
     )
@@ -101,11 +126,14 @@ def check_run_dir(out: Path, inputs: dict[str, Path | None]) -> None:
 
     ``inputs``: flag name -> folder (None for flags not given).
     """
-    run_dir = Path(out).resolve()
+    from dsgan.io.outputs import check_output_folder, resolve_path
+
+    check_output_folder(None, Path(out), flag="--out")  # not a file, a broken link, uncreatable
+    run_dir = resolve_path(Path(out), "--out")
     for name, folder in inputs.items():
         if folder is None:
             continue
-        src = Path(folder).resolve()
+        src = resolve_path(Path(folder), name)
         if run_dir == src or src in run_dir.parents:
             raise UserError(
                 f"--out {out} is inside the {name} folder {folder}; choose a run "
@@ -132,7 +160,10 @@ def add_folder_args(parser: argparse.ArgumentParser, checkpoint_help: str, input
     parser.add_argument("--input", type=Path, required=True, help=input_help)
     parser.add_argument("--output", type=Path, required=True, help="output folder (created)")
     parser.add_argument(
-        "--batch-size", type=int, default=1, help="images of one size processed together"
+        "--batch-size",
+        type=int_at_least(1),
+        default=1,
+        help="images of one size processed together",
     )
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
     parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")

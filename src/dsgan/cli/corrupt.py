@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import zlib
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from dsgan.cli.common import add_on_error
+from dsgan.cli.common import add_on_error, seed_type
 from dsgan.errors import ImageError, UserError
-from dsgan.inference.safety import check_output_folder
 from dsgan.io.images import list_images, load_image, save_image
+from dsgan.io.outputs import check_output_folder, check_unique_stems, existing_output, file_seed
 from dsgan.ops.corrupt import apply_corruptions
 from dsgan.ops.resize import crop_to_multiple, imresize
 
@@ -48,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=1,
         help="bicubic downscale factor applied before corrupting (real-LR test sets)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--overwrite", action="store_true")
     add_on_error(p)
 
@@ -66,12 +65,14 @@ def run(args: argparse.Namespace) -> int:
     if nothing and args.jpeg is None and args.downscale == 1:
         raise UserError("nothing to do: give --noise, --shot-peak, --jpeg, --blur or --downscale")
     check_output_folder(args.input, args.output)
-    written = existing = failed = 0
-    for path in tqdm(list_images(args.input), desc="dsgan corrupt", unit="img"):
-        target = args.output / f"{path.stem}.png"
-        if target.exists() and not args.overwrite:
-            existing += 1
-            continue
+    files = list_images(args.input)
+    check_unique_stems(files)
+    # every output checked before the first is written
+    todo = [p for p in files if args.overwrite or not existing_output(_target(args.output, p))]
+    written = failed = 0
+    existing = len(files) - len(todo)
+    for path in tqdm(todo, desc="dsgan corrupt", unit="img"):
+        target = _target(args.output, path)
         try:
             img = load_image(path)
             if min(img.shape[-2:]) < args.downscale:
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         if args.downscale > 1:
             img = imresize(crop_to_multiple(img, args.downscale), 1 / args.downscale).clamp(0, 1)
         # one stream per file: the result does not depend on which other files are present
-        g = torch.Generator().manual_seed(args.seed * 1_000_003 + zlib.crc32(path.name.encode()))
+        g = torch.Generator().manual_seed(file_seed(args.seed, path))
         out = apply_corruptions(
             img,
             args.noise,
@@ -106,3 +107,7 @@ def run(args: argparse.Namespace) -> int:
         f"-> {args.output}"
     )
     return 0 if failed == 0 else 1
+
+
+def _target(output: Path, path: Path) -> Path:
+    return output / f"{path.stem}.png"

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from dsgan.cli.common import add_folder_args, rank_and_device, report_counts
-from dsgan.errors import UserError
+from dsgan.cli.common import (
+    add_folder_args,
+    int_at_least,
+    rank_and_device,
+    report_counts,
+    seed_type,
+)
 
 NAME = "degrade"
 HELP = "degrade HR images with a trained DSGAN generator (LR images or SDSR/TDSR pair folders)"
@@ -17,12 +22,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         checkpoint_help="run dir, generator .safetensors, authors' .pth, or 'bicubic' (no model)",
         input_help="folder of HR images",
     )
-    p.add_argument("--scale", type=int, help="default: the scale the model was trained for")
+    p.add_argument(
+        "--scale", type=int_at_least(2), help="default: the scale the model was trained for"
+    )
     p.add_argument("--layout", choices=("lr", "sdsr", "tdsr"), default="sdsr")
-    p.add_argument("--tile", type=int, default=0, help="tile size in LR pixels (0 = whole image)")
-    p.add_argument("--cleanup", type=int, default=2, help="TDSR clean-up downscale factor")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generator's noise input")
-    p.add_argument("--workers", type=int, default=2, help="decoding worker processes")
+    p.add_argument(
+        "--tile", type=int_at_least(0), default=0, help="tile size in LR pixels (0 = whole image)"
+    )
+    p.add_argument(
+        "--cleanup", type=int_at_least(1), default=2, help="TDSR clean-up downscale factor"
+    )
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of the generator's noise input")
+    p.add_argument("--workers", type=int_at_least(0), default=2, help="decoding worker processes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,10 +48,6 @@ def run(args: argparse.Namespace) -> int:
         if g.codec is not None:
             print(f"generator with a JPEG stage of learned quality {float(g.codec.quality):.1f}")
     scale = args.scale or trained_scale or 4
-    if scale < 2:
-        raise UserError(f"--scale must be >= 2, got {scale}")
-    if args.batch_size < 1 or args.tile < 0:
-        raise UserError("--batch-size must be >= 1 and --tile >= 0")
     if trained_scale and args.scale and args.scale != trained_scale:
         print(f"warning: the model was trained for x{trained_scale}, degrading at x{scale}")
     opts = DegradeOptions(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from dsgan.cli.common import int_at_least, seed_type
 from dsgan.errors import UserError
 
 NAME = "demo"
@@ -26,11 +27,11 @@ NOISE_SIGMA = 8.0
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
-    p.add_argument("--iterations", type=int, default=300)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--crop", type=int, default=32, help="LR crop size")
+    p.add_argument("--iterations", type=int_at_least(1), default=300)
+    p.add_argument("--batch-size", type=int_at_least(1), default=8)
+    p.add_argument("--crop", type=int_at_least(1), default=32, help="LR crop size")
     p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
 
 
 def bundled_photos() -> Path:

@@ -12,7 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from dsgan.cli.common import int_at_least, seed_type
 from dsgan.errors import UserError
+from dsgan.io.outputs import check_output_file
 from dsgan.metrics.evaluate import EvalOptions, evaluate_loaded, load_sets
 from dsgan.metrics.report import format_table, to_json, write_html, write_json
 
@@ -64,8 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--kid-subset-size", type=int, default=1000, help="reduced to the smaller set size"
     )
-    g.add_argument("--kid-subsets", type=int, default=100)
-    g.add_argument("--batch-size", type=int, default=16)
+    g.add_argument("--kid-subsets", type=int_at_least(1), default=100)
+    g.add_argument("--batch-size", type=int_at_least(1), default=16)
     g = p.add_argument_group("noise, spectra, two-sample test")
     g.add_argument("--noise-method", choices=("immerkaer", "mad"), default="immerkaer")
     g.add_argument(
@@ -79,7 +81,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--no-two-sample", action="store_true", help="skip the classifier two-sample test"
     )
-    g.add_argument("--patch-size", type=int, default=32, help="two-sample patch size (default 32)")
+    g.add_argument(
+        "--patch-size", type=int_at_least(4), default=32, help="two-sample patch size (default 32)"
+    )
     g.add_argument(
         "--patches", type=int, default=2048, help="training patches per set (default 2048)"
     )
@@ -112,7 +116,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="torchvision AlexNet file for LPIPS (default: the torch hub cache; LPIPS is skipped if absent)",
     )
     g.add_argument("--no-lpips", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto, ...")
 
 
@@ -138,7 +142,9 @@ def _check_args(args: argparse.Namespace) -> None:
     if not 0 <= lo < hi <= 0.5:
         raise UserError(f"--band {lo} {hi}: need 0 <= LOW < HIGH <= 0.5 (cycles/pixel)")
     inputs = [d.resolve() for d in (args.gen_dir, args.real_dir, args.gt) if d is not None]
-    for out in (args.json, args.report):
+    for flag, out in (("--json", args.json), ("--report", args.report)):
+        if out is not None and str(out) != "-":
+            check_output_file(out, flag)
         if out is not None and str(out) != "-" and out.resolve().parent in inputs:
             raise UserError(
                 f"{out}: do not write results into an input folder; choose another path"

@@ -22,7 +22,9 @@ from typing import Any
 
 import torch
 
+from dsgan.cli.common import int_at_least, seed_type
 from dsgan.errors import ImageError, UserError
+from dsgan.io.outputs import check_output_file
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="use the first N images of each folder (default 32)",
     )
-    p.add_argument("--bins", type=int, default=8, help="intensity bins of the noise curve (8)")
-    p.add_argument("--scale", type=int, help="default: the scale the model was trained for")
-    p.add_argument("--tile", type=int, default=0, help="tile size in LR pixels (0 = whole image)")
-    p.add_argument("--seed", type=int, default=0, help="seed of G's noise (as dsgan degrade)")
+    p.add_argument(
+        "--bins", type=int_at_least(1), default=8, help="intensity bins of the noise curve (8)"
+    )
+    p.add_argument(
+        "--scale", type=int_at_least(2), help="default: the scale the model was trained for"
+    )
+    p.add_argument(
+        "--tile", type=int_at_least(0), default=0, help="tile size in LR pixels (0 = whole image)"
+    )
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of G's noise (as dsgan degrade)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
 
 
@@ -73,9 +81,10 @@ def _check_args(args: argparse.Namespace) -> None:
             "generator.safetensors"
         )
     inputs = [(flag, d.resolve()) for flag, d in (("--hr", args.hr), ("--lr", args.lr)) if d]
-    for out in (args.json, args.report):
+    for flag, out in (("--json", args.json), ("--report", args.report)):
         if out is None or str(out) == "-":
             continue
+        check_output_file(out, flag)
         where = out.resolve()
         for flag, d in inputs:
             if d in where.parents:
@@ -345,7 +354,8 @@ def render_html(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dsgan.metrics.report import _write_atomic, to_json, write_json
+    from dsgan.io.atomic import write_text_atomic
+    from dsgan.metrics.report import to_json, write_json
 
     _check_args(args)
     result = inspect_model(args)
@@ -358,6 +368,6 @@ def run(args: argparse.Namespace) -> int:
         write_json(result, args.json)
         print(f"wrote {args.json}", file=out)
     if args.report is not None:
-        _write_atomic(args.report, render_html(result))
+        write_text_atomic(args.report, render_html(result))
         print(f"wrote {args.report}", file=out)
     return 0

@@ -22,7 +22,11 @@ from dsgan.config.base import dump_config, load_config, read_yaml
 from dsgan.config.pipeline import PipelineConfig
 from dsgan.config.presets import DEFAULT_PRESET, load_preset
 from dsgan.devices import resolve_device
-from dsgan.training.checkpoint import latest_checkpoint
+from dsgan.errors import UserError
+from dsgan.io.atomic import write_text_atomic
+from dsgan.io.images import list_images
+from dsgan.io.outputs import check_output_folder
+from dsgan.training.checkpoint import checkpoint_files, latest_checkpoint
 
 NAME = "pipeline"
 HELP = "train DSGAN, make LR/HR pairs, train SR and upscale a test folder, resumably"
@@ -42,9 +46,37 @@ def _train_stage(name: str, run_dir: Path, train) -> Path:
     if final.is_file():
         print(f"[{name}] done already: {final}")
         return final
-    resume = latest_checkpoint(run_dir / "checkpoints") is not None
+    folder = run_dir / "checkpoints"
+    resume = latest_checkpoint(folder) is not None or bool(checkpoint_files(folder))
     print(f"[{name}] {'resuming' if resume else 'training'} in {run_dir}")
     return train(resume)
+
+
+def check_paths(cfg: PipelineConfig) -> None:
+    """Every input of every stage exists and holds images, and ``out`` neither lies inside an
+    input nor holds one, checked before the first stage runs (so a mistake in stage 4's paths
+    is not found after hours of training).
+
+    Raises:
+        UserError: naming the config key and the fix.
+    """
+    inputs = {
+        "dsgan.data.hr": cfg.dsgan.data.hr,
+        "dsgan.data.lr": cfg.dsgan.data.lr,
+        "degrade.input": cfg.degrade.input,
+        "sr.data.val": cfg.sr.data.val,
+        "upscale.input": cfg.upscale.input,
+    }
+    check_output_folder(None, Path(cfg.out), flag="out")
+    for key, folder in inputs.items():
+        if folder is None:
+            continue
+        check_output_folder(Path(folder), Path(cfg.out), flag="out", input_flag=key)
+        if key != "sr.data.val":  # a validation folder holds HR/ and LR/, checked by sr-train
+            try:
+                list_images(folder)
+            except UserError as exc:
+                raise UserError(f"{key}: {exc}") from None
 
 
 def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
@@ -113,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(dump_config(cfg), end="")
         return 0
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    (cfg.out / "pipeline.yaml").write_text(dump_config(cfg), encoding="utf-8")
+    check_paths(cfg)
+    write_text_atomic(cfg.out / "pipeline.yaml", dump_config(cfg))
     try:
         result = run_pipeline(cfg)
     except KeyboardInterrupt:

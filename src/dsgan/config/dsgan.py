@@ -148,7 +148,7 @@ class DSGANConfig(StrictModel):
     optim: OptimConfig = OptimConfig()
     iterations: int = Field(20000, ge=1)
     batch_size: int = Field(16, ge=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)  # torch.Generator seeds are 64-bit
     device: str = "auto"
     amp: Literal["off", "bf16", "fp16", "auto"] = "auto"
     channels_last: bool = True

@@ -24,7 +24,7 @@ class DegradeStage(StrictModel):
     layout: Literal["sdsr", "tdsr"] = "sdsr"
     tile: int = Field(0, ge=0)
     cleanup: int = Field(2, ge=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)  # torch.Generator seeds are 64-bit
     workers: int = Field(2, ge=0)
 
 

@@ -116,7 +116,7 @@ class SRConfig(StrictModel):
     pretrain_iterations: int = Field(0, ge=0)
     iterations: int = Field(51000, ge=1)
     batch_size: int = Field(16, ge=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)  # torch.Generator seeds are 64-bit
     device: str = "auto"
     amp: Literal["off", "bf16", "fp16", "auto"] = "auto"
     channels_last: bool = True

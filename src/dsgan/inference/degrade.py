@@ -16,7 +16,6 @@ Under ``torchrun`` each rank takes every ``world_size``-th file (``rank``/``worl
 from __future__ import annotations
 
 import logging
-import zlib
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,8 +28,8 @@ from tqdm import tqdm
 
 from dsgan.devices import OOM_ERRORS
 from dsgan.errors import ImageError, UserError
-from dsgan.inference.safety import check_output_folder
 from dsgan.io.images import copy_image, list_images, load_image_verbatim, save_image
+from dsgan.io.outputs import check_output_folder, check_unique_stems, existing_output, file_seed
 from dsgan.models.dsgan import Generator, block_phase
 from dsgan.ops.resize import crop_to_multiple, imresize
 from dsgan.ops.tiling import tiled_apply
@@ -152,22 +151,25 @@ def degrade_folder(
 ) -> dict[str, int]:
     """Degrade every image of ``input_dir``; returns counts written/skipped/failed."""
     check_output_folder(input_dir, output_dir)
-    files = list_images(input_dir)[rank::world_size]
+    all_files = list_images(input_dir)
+    check_unique_stems(all_files)  # across ranks: every rank refuses, none writes
+    files = all_files[rank::world_size]
     todo = [
         f
         for f in files
         if opts.overwrite
-        or not all(p.exists() for p in targets(output_dir, opts.layout, f.stem).values())
+        or not all(existing_output(p) for p in targets(output_dir, opts.layout, f.stem).values())
     ]
     counts = {"written": 0, "existing": len(files) - len(todo), "failed": 0}
     if g is not None:
         g = prepare_generator(g, device)
     resize_in_worker = device.type == "cpu"
+    workers = min(opts.workers, len(todo))  # 0 when every output exists already
     loader = torch.utils.data.DataLoader(
         _Reader(todo, opts, resize_in_worker),
         batch_size=None,
-        num_workers=min(opts.workers, len(todo)),
-        prefetch_factor=4 if opts.workers else None,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
     )
     writers = max(2, opts.workers)
     pending: deque[Future] = deque()
@@ -237,7 +239,7 @@ def _degrade_batch(
         lr if lr is not None else imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)
         for _, hr, lr, _ in batch
     ]
-    seeds = [(opts.seed * 1_000_003 + zlib.crc32(p.name.encode())) % (2**63) for p, *_ in batch]
+    seeds = [file_seed(opts.seed, p) for p, *_ in batch]
     x = torch.cat([t.to(device) for t in lrs]).contiguous(memory_format=torch.channels_last)
     try:
         out = apply_generator(g, x, opts.tile, seeds)

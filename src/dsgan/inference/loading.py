@@ -7,10 +7,10 @@ read with ``weights_only=True``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from dsgan.config.dsgan import ModelConfig
 from dsgan.errors import UserError
 from dsgan.models.dsgan import Generator, generator_from_config
 from dsgan.training import checkpoint as ckpt
@@ -23,12 +23,17 @@ def _from_safetensors(path: Path) -> tuple[Generator, dict[str, Any]]:
             f"{path}: a {meta.get('kind', 'unknown')!r} checkpoint, not a DSGAN generator; "
             "pass the generator.safetensors of a `dsgan train` run"
         )
-    config = json.loads(meta.get("config", "{}"))
-    g = generator_from_config(config.get("model", {}))
-    try:
-        g.load_state_dict(groups["g"])
-    except RuntimeError as exc:
-        raise UserError(f"{path}: weights do not fit the stored architecture ({exc})") from exc
+    config = ckpt.checkpoint_config(path, meta)
+    model = config.get("model", {})
+
+    def build() -> Generator:
+        if not isinstance(model, dict):
+            raise TypeError("its model section is not a mapping")
+        known = {k: v for k, v in model.items() if k in ModelConfig.model_fields}
+        return generator_from_config(ModelConfig.model_validate(known).model_dump())  # ranges
+
+    g = ckpt.build_checked(path, build, groups["g"])
+    assert isinstance(g, Generator)
     info = {
         "scale": config.get("data", {}).get("scale"),
         "step": meta.get("step"),

@@ -8,7 +8,6 @@ be (inside) the input folder.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from dsgan.errors import ImageError, UserError
-from dsgan.inference.safety import check_output_folder
 from dsgan.io.images import list_images, load_image, save_image
-from dsgan.models.checkpoint_compat import load_into, load_rrdb_state, rrdb_from_state
+from dsgan.io.outputs import check_output_folder, check_unique_stems, existing_output
+from dsgan.models.checkpoint_compat import load_rrdb_state, rrdb_from_state
 from dsgan.models.rrdb import RRDBNet
 from dsgan.ops.tiling import tiled_apply
 from dsgan.training import checkpoint as ckpt
@@ -71,14 +70,17 @@ def _load_ours(path: Path) -> RRDBNet | None:
             f"{path}: a {kind!r} checkpoint, not an SR generator; pass the "
             "generator.safetensors of a `dsgan sr-train` run"
         )
-    config = json.loads(meta.get("config", "{}"))
+    config = ckpt.checkpoint_config(path, meta)
     if not config:
         return rrdb_from_state(groups["g"], source=str(path))
     from dsgan.config.sr import SRConfig
 
-    cfg = SRConfig.model_validate(config)
-    net = RRDBNet(scale=cfg.data.scale, **cfg.model.arch())
-    load_into(net, groups["g"], str(path))
+    def build() -> RRDBNet:
+        cfg = SRConfig.model_validate(config)
+        return RRDBNet(scale=cfg.data.scale, **cfg.model.arch())
+
+    net = ckpt.build_checked(path, build, groups["g"])
+    assert isinstance(net, RRDBNet)
     return net
 
 
@@ -122,13 +124,9 @@ def upscale_folder(
     """
     check_output_folder(input_dir, output_dir)
     all_files = list_images(input_dir)
-    stems: dict[str, Path] = {}
-    for f in all_files:
-        if f.stem in stems:
-            raise UserError(f"{f} and {stems[f.stem]} would both be written as {f.stem}.png")
-        stems[f.stem] = f
+    check_unique_stems(all_files)
     files = all_files[rank::world_size]
-    todo = [f for f in files if opts.overwrite or not (output_dir / f"{f.stem}.png").exists()]
+    todo = [f for f in files if opts.overwrite or not existing_output(output_dir / f"{f.stem}.png")]
     counts = {"written": 0, "existing": len(files) - len(todo), "failed": 0}
     groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
     for f in todo:

@@ -8,19 +8,15 @@ renamed over the target, so a crash never leaves a half-written image.
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from dsgan.errors import ImageError, UserError
+from dsgan.io.atomic import write_atomic
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
@@ -30,28 +26,36 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Pillow's own guard against decompression bombs, made an error rather than a warning.
 MAX_PIXELS = 178_956_970
 
-# The process umask, read once: os.umask can only be read by setting it, which is not thread-safe.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
 
 def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
-    """Sorted image files in ``folder`` (by extension); a clear error if there are none."""
+    """Sorted image files in ``folder`` (by extension); a clear error if there are none.
+
+    A symbolic link named like an image is listed even when it is broken (or a loop), so that it
+    is reported as unusable like any other bad file, never silently ignored."""
     folder = Path(folder)
+    if _broken_link(folder):
+        raise UserError(f"{folder}: broken symbolic link (its target is missing, or it loops)")
     if not folder.exists():
         raise UserError(f"{folder}: folder does not exist")
     if not folder.is_dir():
         raise UserError(f"{folder}: is not a folder; pass a folder of images")
     pattern = "**/*" if recursive else "*"
     files = sorted(
-        p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+        p
+        for p in folder.glob(pattern)
+        if p.suffix.lower() in IMAGE_EXTENSIONS and (p.is_file() or _broken_link(p))
     )
     if not files:
         raise UserError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return files
 
 
-def _to_rgb_array(img: Image.Image) -> np.ndarray:
+def _broken_link(path: Path) -> bool:
+    """A symbolic link whose target is missing or which loops."""
+    return path.is_symlink() and not path.exists()
+
+
+def _to_rgb_array(img: Image.Image, path: Path) -> np.ndarray:
     """Convert any Pillow mode to an (H, W, 3) float32 array in [0, 1]."""
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
@@ -61,6 +65,10 @@ def _to_rgb_array(img: Image.Image) -> np.ndarray:
         return np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
     if mode == "F":
         arr = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(arr).all():
+            raise ImageError(
+                path, "some pixels are NaN or infinite (a float image); save it as 8 or 16 bit"
+            )
         peak = 1.0 if arr.max() <= 1.0 else (255.0 if arr.max() <= 255 else 65535.0)
         arr = np.clip(arr / peak, 0.0, 1.0)
         return np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
@@ -92,6 +100,8 @@ def load_image_verbatim(path: str | Path) -> tuple[torch.Tensor, bool]:
     """
     path = Path(path)
     try:
+        if _broken_link(path):
+            raise ImageError(path, "broken symbolic link (its target is missing, or it loops)")
         if path.stat().st_size == 0:
             raise ImageError(path, "file is empty (0 bytes)")
         with warnings.catch_warnings():
@@ -109,7 +119,7 @@ def load_image_verbatim(path: str | Path) -> tuple[torch.Tensor, bool]:
                     and _png_is_rgb8(path)
                 )
                 img = ImageOps.exif_transpose(img)
-                arr = _to_rgb_array(img)
+                arr = _to_rgb_array(img, path)
     except ImageError:
         raise
     except FileNotFoundError as exc:
@@ -160,7 +170,9 @@ def save_image(image: torch.Tensor | np.ndarray, path: str | Path, quality: int 
     if fmt is None:
         raise UserError(f"{path}: unknown image extension {path.suffix!r}")
     kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-    _write_atomic(path, lambda fh: Image.fromarray(arr, mode="RGB").save(fh, format=fmt, **kwargs))
+    write_atomic(
+        path, lambda fh: Image.fromarray(arr, mode="RGB").save(fh, format=fmt, **kwargs), "image"
+    )
 
 
 def copy_image(src: str | Path, dst: str | Path) -> None:
@@ -170,7 +182,7 @@ def copy_image(src: str | Path, dst: str | Path) -> None:
         data = src.read_bytes()
     except OSError as exc:
         raise ImageError(src, f"cannot read the file ({exc.strerror or exc})") from exc
-    _write_atomic(Path(dst), lambda fh: fh.write(data))
+    write_atomic(Path(dst), lambda fh: fh.write(data), "image")
 
 
 def decodes_verbatim(path: str | Path) -> bool:
@@ -180,45 +192,3 @@ def decodes_verbatim(path: str | Path) -> bool:
         return load_image_verbatim(path)[1]
     except ImageError:
         return False
-
-
-def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Run ``write`` on a temporary file beside ``path``, fsync it and rename it over ``path``.
-
-    A crash never leaves a half-written file; user-fixable OS errors become a UserError naming
-    ``path``, and the temporary file is removed whatever happens.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise _write_error(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates the file 0600; give the image the permissions a plain open() would.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise _write_error(path, exc) from exc
-        raise
-
-
-# errno -> what to tell the user; other OSErrors are rarer faults and propagate unchanged
-_WRITE_ERRORS = {
-    errno.ENOSPC: "disk full (no space left on device); free some space and run again",
-    errno.EDQUOT: "disk quota exceeded; free some space and run again",
-    errno.EROFS: "read-only file system; choose another output folder",
-    errno.EACCES: "permission denied; choose a writable output folder",
-    errno.EPERM: "operation not permitted; choose a writable output folder",
-}
-
-
-def _write_error(path: Path, exc: OSError) -> BaseException:
-    """A UserError naming ``path`` for the write failures a user can fix, else ``exc`` itself."""
-    reason = _WRITE_ERRORS.get(exc.errno) if exc.errno is not None else None
-    return UserError(f"{path}: cannot write the image: {reason}") if reason else exc

@@ -12,8 +12,6 @@ import html
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from dsgan.io.atomic import write_text_atomic
 from dsgan.io.images import tensor_to_uint8
 
 
@@ -45,25 +44,9 @@ def to_json(result: dict[str, Any], curves: bool = True) -> str:
     return json.dumps(data, indent=2, allow_nan=False)
 
 
-def _write_atomic(path: str | Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(result: dict[str, Any], path: str | Path) -> None:
     """Write :func:`to_json` (with curves) atomically."""
-    _write_atomic(path, to_json(result) + "\n")
+    write_text_atomic(path, to_json(result) + "\n")
 
 
 def _fmt(v: Any, digits: int = 4) -> str:
@@ -292,7 +275,7 @@ def write_html(
     samples: Sequence[tuple[str, Sequence[torch.Tensor], Sequence[str]]] = (),
 ) -> None:
     """Write :func:`render_html` atomically."""
-    _write_atomic(path, render_html(result, samples))
+    write_text_atomic(path, render_html(result, samples))
 
 
 _DASH = {"solid": "", "dashed": ' stroke-dasharray="7,4"', "dotted": ' stroke-dasharray="2,3"'}

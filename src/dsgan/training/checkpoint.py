@@ -15,34 +15,22 @@ moment leaves the previous checkpoint intact and pointed to.
 from __future__ import annotations
 
 import json
-import os
+import pickle
 import random
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as safetensors_bytes
 
 from dsgan import __version__
-from dsgan.errors import UserError
+from dsgan.errors import DamagedCheckpoint, UserError
+from dsgan.io.atomic import write_atomic, write_text_atomic
 
 LATEST = "latest.json"
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def rng_state() -> dict[str, Any]:
@@ -91,10 +79,10 @@ def save_checkpoint(
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / f"step_{step:08d}.safetensors"
     state_path = folder / f"step_{step:08d}.state.pt"
-    atomic_write(state_path, lambda p: torch.save(state, p))
+    write_atomic(state_path, lambda fh: torch.save(state, fh), "checkpoint")
     save_weights(weights, step, nets, kind, config_json)
     latest = {"step": step, "weights": weights.name, "state": state_path.name}
-    atomic_write(folder / LATEST, lambda p: Path(p).write_text(json.dumps(latest)))
+    write_text_atomic(folder / LATEST, json.dumps(latest))
     # keep the new checkpoint and the keep-1 newest *older* ones; higher-numbered files are
     # left over from a run this one replaced (e.g. after a rollback) and go too
     older = sorted(p for p in folder.glob("step_*.safetensors") if _step_of(p) < step)
@@ -125,7 +113,10 @@ def save_weights(
         "config": config_json,
         "nets": ",".join(nets),
     }
-    atomic_write(path, lambda p: save_file(tensors, p, metadata=meta))
+    blob = safetensors_bytes(
+        tensors, metadata=meta
+    )  # bytes: written through write_atomic's error mapping
+    write_atomic(path, lambda fh: fh.write(blob), "checkpoint")
 
 
 def unwrap(net: torch.nn.Module) -> torch.nn.Module:
@@ -141,12 +132,73 @@ def latest_checkpoint(folder: Path) -> tuple[Path, Path] | None:
         return None
     try:
         info = json.loads(pointer.read_text())
-        weights, state = folder / info["weights"], folder / info["state"]
-    except (ValueError, KeyError) as exc:
-        raise UserError(f"{pointer}: unreadable checkpoint pointer ({exc})") from exc
+        names = [info["weights"], info["state"]]
+        if not all(isinstance(n, str) and n == Path(n).name for n in names):
+            raise ValueError("file names expected")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(
+            f"damaged checkpoint: {pointer} (not a checkpoint pointer: {exc}); delete it and "
+            "resume with --resume to use the newest complete checkpoint"
+        ) from exc
+    weights, state = folder / names[0], folder / names[1]
     if not (weights.is_file() and state.is_file()):
         raise UserError(f"{pointer}: points to missing files {weights.name} / {state.name}")
     return weights, state
+
+
+def checkpoint_files(folder: Path) -> list[Path]:
+    """Every checkpoint file (``step_*.safetensors`` / ``.state.pt``) in ``folder``."""
+    return sorted(folder.glob("step_*.safetensors")) + sorted(folder.glob("step_*.state.pt"))
+
+
+def newest_complete(folder: Path) -> tuple[Path, Path] | None:
+    """(weights, state) of the highest step with both files, ignoring ``latest.json`` (for a run
+    whose pointer is lost), or None."""
+    for weights in sorted(folder.glob("step_*.safetensors"), key=_step_of, reverse=True):
+        state = weights.with_name(weights.name.replace(".safetensors", ".state.pt"))
+        if state.is_file():
+            return weights, state
+    return None
+
+
+def checkpoint_config(path: Path, meta: dict[str, str]) -> dict[str, Any]:
+    """The resolved config stored in a checkpoint's metadata (``{}`` if it has none).
+
+    Raises:
+        DamagedCheckpoint: the stored config is not a JSON object.
+    """
+    try:
+        config = json.loads(meta.get("config") or "{}")
+    except ValueError as exc:
+        raise DamagedCheckpoint(path, f"its stored config is not valid JSON: {exc}") from exc
+    if not isinstance(config, dict):
+        raise DamagedCheckpoint(path, "its stored config is not a mapping")
+    return config
+
+
+def build_checked(path: Path, build: Callable[[], torch.nn.Module], state: dict) -> torch.nn.Module:
+    """``build()`` the network a checkpoint declares and load ``state`` into it, checking the
+    shapes on a meta-device copy first: a damaged file that declares an enormous network fails
+    here instead of allocating it.
+
+    Raises:
+        DamagedCheckpoint: the declaration is invalid, or the weights do not fit it.
+    """
+    try:
+        with torch.device("meta"):
+            shell = build()
+    except (ValueError, TypeError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
+        raise DamagedCheckpoint(path, f"its stored architecture is invalid: {exc}") from exc
+    want = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in state.items()}
+    if want != have:
+        diff = sorted(set(want) ^ set(have)) or [k for k in want if want[k] != have[k]]
+        raise DamagedCheckpoint(
+            path, f"weights do not fit the architecture it declares (e.g. {', '.join(diff[:3])})"
+        )
+    net = build()
+    net.load_state_dict(state)
+    return net
 
 
 def read_weights(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, str]]:
@@ -159,7 +211,7 @@ def read_weights(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[s
                 net, _, name = key.partition(".")
                 groups.setdefault(net, {})[name] = fh.get_tensor(key)
     except Exception as exc:
-        raise UserError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
+        raise DamagedCheckpoint(path, f"not a readable safetensors checkpoint: {exc}") from exc
     return groups, meta
 
 
@@ -167,8 +219,13 @@ def read_state(path: Path) -> dict[str, Any]:
     """Training state, loaded without executing code (a pickle with code is refused)."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except pickle.UnpicklingError as exc:  # weights_only refused a global: code in the pickle
         raise UserError(
-            f"{path}: refused to load training state ({type(exc).__name__}); only tensors and "
-            "plain containers are allowed"
+            f"{path}: refused to load training state: it holds objects other than tensors and "
+            "plain containers (only those are ever loaded)"
+        ) from exc
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        what = "truncated" if "central directory" in str(exc) or isinstance(exc, EOFError) else ""
+        raise DamagedCheckpoint(
+            path, f"{what or 'unreadable'} training state: {type(exc).__name__}"
         ) from exc

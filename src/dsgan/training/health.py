@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dsgan.training.checkpoint import atomic_write
+from dsgan.io.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class HealthMonitor:
             return
         text = json.dumps(self.report(), indent=2)
         if text != self._written:
-            atomic_write(self.path, lambda p: Path(p).write_text(text, encoding="utf-8"))
+            write_text_atomic(self.path, text)
             self._written = text
 
     def summary_line(self) -> str | None:

@@ -28,10 +28,11 @@ from tqdm import tqdm
 
 from dsgan.devices import OOM_ERRORS
 from dsgan.errors import UserError
+from dsgan.io.atomic import remove_stale_temporaries
 from dsgan.training import checkpoint as ckpt
 from dsgan.training.common import FaultCounter, StopFlag, rollback_target
 from dsgan.training.health import HealthMonitor
-from dsgan.training.rundir import RunDir
+from dsgan.training.rundir import RunDir, trim_metrics
 from dsgan.training.runlock import RunLock
 
 log = logging.getLogger(__name__)
@@ -110,18 +111,32 @@ class TrainLoop:
             raise
 
     def _resume_or_refuse(self, resume: bool) -> None:
-        folder = Path(self.cfg.out) / "checkpoints"
+        out = Path(self.cfg.out)
+        folder = out / "checkpoints"
         found = ckpt.latest_checkpoint(folder)
         if resume:
+            if found is None and ckpt.checkpoint_files(folder):
+                found = ckpt.newest_complete(folder)  # the pointer is lost, the files are not
+                if found is not None:
+                    log.warning(
+                        "%s is missing; resuming from the newest complete checkpoint, %s",
+                        folder / ckpt.LATEST,
+                        found[0].name,
+                    )
             if found is None:
                 raise UserError(f"--resume: no checkpoint in {folder}")
             self._load(*found)
             log.info("resumed from step %d (%s)", self.step, found[0].name)
-        elif found is not None:
+            if self.rank == 0:
+                trim_metrics(out / "metrics.jsonl", self.step)
+        elif found is not None or ckpt.checkpoint_files(folder):
             raise UserError(
-                f"{self.cfg.out} already holds a training run; pass --resume to continue it "
+                f"{out} already holds a training run; pass --resume to continue it "
                 "or choose another --out"
             )
+        if self.rank == 0:  # hidden temporaries of a killed run (we hold the lock)
+            for sub in (out, folder, out / "images"):
+                remove_stale_temporaries(sub)
 
     def _rollback(self) -> None:
         self._load(*rollback_target(self.run.checkpoints, self.rollbacks, self.faults.consecutive))

@@ -23,8 +23,8 @@ import torch
 from pydantic import BaseModel
 
 from dsgan.config.base import dump_config
+from dsgan.io.atomic import write_text_atomic
 from dsgan.io.images import save_image
-from dsgan.training.checkpoint import atomic_write
 
 
 class RunDir:
@@ -41,9 +41,7 @@ class RunDir:
         self.checkpoints.mkdir(exist_ok=True)
         (self.root / "images").mkdir(exist_ok=True)
         text = dump_config(config)
-        atomic_write(
-            self.root / "config.yaml", lambda p: Path(p).write_text(text, encoding="utf-8")
-        )
+        write_text_atomic(self.root / "config.yaml", text)
 
     @property
     def tb(self) -> Any:
@@ -89,3 +87,22 @@ class RunDir:
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()
+
+
+def trim_metrics(path: Path, step: int) -> int:
+    """Drop the records after ``step`` from a run's ``metrics.jsonl`` (atomically), so a run
+    resumed from step ``step`` logs each later step once. A damaged last line (a kill during the
+    append) goes too. Returns how many lines were dropped."""
+    if not path.is_file():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    keep = []
+    for line in lines:
+        try:
+            if int(json.loads(line)["step"]) <= step:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    if len(keep) != len(lines):
+        write_text_atomic(path, "".join(f"{line}\n" for line in keep))
+    return len(lines) - len(keep)
