@@ -316,3 +316,29 @@ def test_train_hr_that_is_a_looping_link_is_named(tmp_path, run_cli):
     code, _, err = run_cli(train(loop, tmp_path / "run", 1))
     assert code == 2 and "--hr" in err and "broken symbolic link" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_overwrite_onto_a_folder_is_a_clear_error(tmp_path, make_images, run_cli):
+    src = tmp_path / "in"
+    make_images(src, 1, 24)
+    (tmp_path / "out" / "img_000.png").mkdir(parents=True)
+    code, _, err = run_cli(corrupt(src, tmp_path / "out", "--overwrite"))
+    assert code == 2 and "img_000.png" in err and "a folder is in the way" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["img_000.png"]  # no temporaries
+
+
+def test_disk_full_while_writing_a_report_names_it(tmp_path, monkeypatch):
+    import errno
+
+    import dsgan.io.atomic as atomic
+    from dsgan.metrics.report import write_json
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(UserError, match=r"r\.json: cannot write the file: disk full"):
+        write_json({"psnr": 30.0}, tmp_path / "r.json")
+    with pytest.raises(UserError, match=r"r\.html: cannot write the file: disk full"):
+        atomic.write_text_atomic(tmp_path / "r.html", "<html></html>")  # as write_html does
+    assert list(tmp_path.iterdir()) == []
