@@ -45,13 +45,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # run from a clone without installing, too
 
+from dsgan.checkpoints.load import load_generator  # noqa: E402
 from dsgan.config.base import load_config  # noqa: E402
 from dsgan.config.dsgan import DSGANConfig  # noqa: E402
 from dsgan.config.presets import load_preset  # noqa: E402
 from dsgan.config.sr import SRConfig  # noqa: E402
 from dsgan.devices import resolve_device  # noqa: E402
 from dsgan.inference.degrade import DegradeOptions, degrade_folder  # noqa: E402
-from dsgan.inference.loading import load_generator  # noqa: E402
 from dsgan.io.images import list_images, load_image, save_image  # noqa: E402
 from dsgan.ops.blind import bsrgan_degrade, realesrgan_degrade  # noqa: E402
 from dsgan.ops.corrupt import apply_corruptions  # noqa: E402
@@ -337,7 +337,7 @@ def load_folder(folder: Path) -> dict[str, torch.Tensor]:
 
 def sr_scores(gen_path: str, test_lr: Path, val_hr: Path, device: torch.device) -> dict[str, float]:
     """PSNR/SSIM (RGB, 8-pixel border) of the SR model on the real corrupted test LR."""
-    from dsgan.inference.upscale import load_sr_model
+    from dsgan.checkpoints.load import load_sr_model
     from dsgan.metrics.reference import sr_quality
 
     g = load_sr_model(gen_path)[0].to(device).eval()
@@ -479,7 +479,7 @@ def save_picture(lr_dirs: dict[str, Path], path: Path, crop: int = 96) -> None:
 
 def learned_quality(gen_path: str) -> float | None:
     """The JPEG quality a DSGAN generator's codec learned, or None without a codec."""
-    from dsgan.inference.loading import load_generator
+    from dsgan.checkpoints.load import load_generator
 
     g, _ = load_generator(gen_path)
     return None if g.codec is None else float(g.codec.quality)

@@ -12,9 +12,7 @@ import pytest
 import torch
 
 from dsgan import __version__
-from dsgan.errors import UserError
-from dsgan.models import Discriminator, Generator
-from dsgan.training.checkpoint import (
+from dsgan.checkpoints import (
     latest_checkpoint,
     read_state,
     read_weights,
@@ -22,6 +20,8 @@ from dsgan.training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+from dsgan.errors import UserError
+from dsgan.models import Discriminator, Generator
 
 
 def nets() -> dict[str, torch.nn.Module]:

@@ -170,7 +170,7 @@ def test_trainer_learns_the_quality_and_resumes(tiny_dsgan) -> None:
 
 
 def test_codec_generator_loads_from_the_run(tiny_dsgan) -> None:
-    from dsgan.inference.loading import load_generator
+    from dsgan.checkpoints.load import load_generator
 
     t = tiny_dsgan({"model.output": "residual", "model.codec": "jpeg", "iterations": 2})
     t.train()
@@ -180,8 +180,8 @@ def test_codec_generator_loads_from_the_run(tiny_dsgan) -> None:
 
 
 def test_cli_train_codec_then_degrade(tmp_path: Path, make_images, capsys) -> None:
+    from dsgan.checkpoints.load import load_generator
     from dsgan.cli.main import main
-    from dsgan.inference.loading import load_generator
     from dsgan.io.images import load_image
 
     make_images(tmp_path / "hr", 2, 48)

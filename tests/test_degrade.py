@@ -188,7 +188,7 @@ def test_failed_hr_write_removes_its_lr_partner(tmp_path: Path, make_images, mon
 
 
 def test_block_period_trains_exports_and_degrades(tmp_path: Path, make_images) -> None:
-    from dsgan.inference.loading import load_generator
+    from dsgan.checkpoints.load import load_generator
 
     make_images(tmp_path / "hr", 2, 32)
     run = tmp_path / "run"

@@ -14,9 +14,9 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from dsgan import checkpoints as ckpt
 from dsgan.config.base import load_config
 from dsgan.config.dsgan import DSGANConfig
-from dsgan.training import checkpoint as ckpt
 from dsgan.training.distributed import CPUSyncBatchNorm2d, DistInfo, env_rank
 
 ITERATIONS = 3

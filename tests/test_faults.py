@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from dsgan import checkpoints as ckpt
 from dsgan.config.base import load_config
 from dsgan.config.dsgan import DSGANConfig
 from dsgan.errors import UserError
-from dsgan.training import checkpoint as ckpt
 from dsgan.training.common import MAX_ROLLBACKS
 from dsgan.training.dsgan_trainer import DSGANTrainer
 
@@ -125,8 +125,8 @@ def test_nan_gradient_is_detected(tmp_path, make_images):
 
 def test_rollback_target_gives_up_after_repeated_rollbacks(tmp_path) -> None:
     """Shared by both trainers: no checkpoint -> clear error; the same one too often -> stop."""
+    from dsgan.checkpoints import save_checkpoint
     from dsgan.errors import UserError
-    from dsgan.training.checkpoint import save_checkpoint
     from dsgan.training.common import rollback_target
 
     counts: dict[str, int] = {}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dsgan.training import checkpoint as ckpt
+from dsgan import checkpoints as ckpt
 
 ITERATIONS = 32
 ARGS = [

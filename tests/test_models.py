@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from dsgan.checkpoints.authors import load_authors_checkpoint
 from dsgan.errors import UserError
-from dsgan.models import Discriminator, Generator, load_authors_checkpoint
+from dsgan.models import Discriminator, Generator
 from dsgan.models.dsgan import block_phase
 
 

@@ -245,8 +245,8 @@ def test_devices_that_cannot_compute_are_refused(name):
 # ------------------------------------------------------------------ damaged checkpoints
 def _generator_file(path: Path, config: str) -> Path:
     """A real tiny generator's weights, saved with ``config`` as the stored metadata."""
+    from dsgan.checkpoints import save_weights
     from dsgan.models.dsgan import generator_from_config
-    from dsgan.training.checkpoint import save_weights
 
     g = generator_from_config({"n_res_blocks": 1, "channels": 8})
     save_weights(path, 1, {"g": g}, "dsgan-generator", config)
@@ -269,7 +269,7 @@ def _generator_file(path: Path, config: str) -> Path:
 def test_damaged_generator_metadata_is_one_clear_error(
     tmp_path, make_images, capsys, config, reason
 ):
-    from dsgan.inference.loading import load_generator
+    from dsgan.checkpoints.load import load_generator
 
     path = _generator_file(tmp_path / "g.safetensors", config)
     with pytest.raises(UserError, match=f"damaged checkpoint: .*g.safetensors \\({reason}"):
@@ -283,7 +283,7 @@ def test_damaged_generator_metadata_is_one_clear_error(
 
 
 def test_good_generator_file_still_loads(tmp_path):
-    from dsgan.inference.loading import load_generator
+    from dsgan.checkpoints.load import load_generator
 
     config = json.dumps({"model": {"n_res_blocks": 1, "channels": 8}, "data": {"scale": 4}})
     g, info = load_generator(_generator_file(tmp_path / "g.safetensors", config))
@@ -293,7 +293,7 @@ def test_good_generator_file_still_loads(tmp_path):
 def test_truncated_training_state_says_truncated(tmp_path):
     import torch
 
-    from dsgan.training.checkpoint import read_state
+    from dsgan.checkpoints import read_state
 
     path = tmp_path / "step_1.state.pt"
     torch.save({"w": torch.zeros(1000)}, path)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from dsgan.checkpoints.esrgan import infer_arch, load_rrdb_state, rrdb_from_state
 from dsgan.errors import UserError
 from dsgan.models import RRDB_PRESETS, RRDBNet, VGGDiscriminator
-from dsgan.models.checkpoint_compat import infer_arch, load_rrdb_state, rrdb_from_state
 from dsgan.models.rrdb import count_parameters
 
 TINY = {"nf": 8, "nb": 2, "gc": 4}

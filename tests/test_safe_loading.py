@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import save_file
 
 from dsgan import __version__
+from dsgan import checkpoints as ckpt
 from dsgan.cli.main import main
-from dsgan.training import checkpoint as ckpt
 
 
 @pytest.fixture(autouse=True)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from dsgan.checkpoints import latest_checkpoint, read_weights
 from dsgan.cli.main import main
 from dsgan.io.images import load_image, save_image
 from dsgan.models import RRDBNet
 from dsgan.ops.resize import imresize
-from dsgan.training.checkpoint import latest_checkpoint, read_weights
 
 TINY = [
     "--set",

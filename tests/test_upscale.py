@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from dsgan.checkpoints import save_weights
+from dsgan.checkpoints.load import load_sr_model
 from dsgan.cli.main import main
 from dsgan.errors import UserError
-from dsgan.inference.upscale import UpscaleOptions, load_sr_model, upscale_batch, upscale_folder
+from dsgan.inference.upscale import UpscaleOptions, upscale_batch, upscale_folder
 from dsgan.io.images import load_image
 from dsgan.models import RRDBNet
-from dsgan.training.checkpoint import save_weights
 
 
 @pytest.fixture(autouse=True)

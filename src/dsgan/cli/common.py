@@ -143,7 +143,7 @@ def check_run_dir(out: Path, inputs: dict[str, Path | None]) -> None:
 
 def stopped_message(command: str, step: int, out: Path) -> str:
     """What an interrupted run left: the checkpoint on disk (the stop may hit the final export)."""
-    from dsgan.training.checkpoint import latest_checkpoint
+    from dsgan.checkpoints import latest_checkpoint
 
     found = latest_checkpoint(Path(out) / "checkpoints")
     if found is None:

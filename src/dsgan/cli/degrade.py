@@ -37,8 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dsgan.checkpoints.load import load_generator
     from dsgan.inference.degrade import DegradeOptions, degrade_folder
-    from dsgan.inference.loading import load_generator
 
     if args.checkpoint == "bicubic":
         g, trained_scale = None, None

@@ -102,11 +102,11 @@ def comparison(clean: Path, degraded: Path, real: Path, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dsgan.checkpoints.load import load_generator
     from dsgan.config.base import load_config
     from dsgan.config.dsgan import DSGANConfig
     from dsgan.devices import resolve_device
     from dsgan.inference.degrade import DegradeOptions, degrade_folder
-    from dsgan.inference.loading import load_generator
     from dsgan.training.dsgan_trainer import DSGANTrainer
 
     train, clean, real = prepare(args.out)

@@ -146,7 +146,7 @@ def _degrade(g: Any, files: list, hrs: list, scale: int, args: argparse.Namespac
 
 def inspect_model(args: argparse.Namespace) -> dict[str, Any]:
     """The full result of ``dsgan inspect`` (see the module docstring) as a JSON-able dict."""
-    from dsgan.inference.loading import load_generator
+    from dsgan.checkpoints.load import load_generator
     from dsgan.metrics import degradation as deg
 
     notes: list[str] = []

@@ -17,6 +17,7 @@ import json
 import logging
 from pathlib import Path
 
+from dsgan.checkpoints import checkpoint_files, latest_checkpoint
 from dsgan.cli.common import add_config_args, collect_overrides
 from dsgan.config.base import dump_config, load_config, read_yaml
 from dsgan.config.pipeline import PipelineConfig
@@ -26,7 +27,6 @@ from dsgan.errors import UserError
 from dsgan.io.atomic import write_text_atomic
 from dsgan.io.images import list_images
 from dsgan.io.outputs import check_output_folder
-from dsgan.training.checkpoint import checkpoint_files, latest_checkpoint
 
 NAME = "pipeline"
 HELP = "train DSGAN, make LR/HR pairs, train SR and upscale a test folder, resumably"
@@ -81,9 +81,9 @@ def check_paths(cfg: PipelineConfig) -> None:
 
 def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
     """Run all stages; returns the stage outputs."""
+    from dsgan.checkpoints.load import load_generator, load_sr_model
     from dsgan.inference.degrade import DegradeOptions, degrade_folder
-    from dsgan.inference.loading import load_generator
-    from dsgan.inference.upscale import UpscaleOptions, load_sr_model, upscale_folder
+    from dsgan.inference.upscale import UpscaleOptions, upscale_folder
     from dsgan.training.dsgan_trainer import DSGANTrainer
     from dsgan.training.sr_trainer import SRTrainer
 

@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dsgan.inference.upscale import UpscaleOptions, load_sr_model, upscale_folder
+    from dsgan.checkpoints.load import load_sr_model
+    from dsgan.inference.upscale import UpscaleOptions, upscale_folder
 
     if args.tile < 0 or args.overlap < 0 or args.batch_size < 1:
         raise UserError("--tile and --overlap must be >= 0, --batch-size >= 1")

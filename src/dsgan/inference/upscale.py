@@ -12,19 +12,17 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from PIL import Image
 from tqdm import tqdm
 
-from dsgan.errors import ImageError, UserError
+from dsgan.errors import ImageError
 from dsgan.io.images import list_images, load_image, save_image
 from dsgan.io.outputs import check_output_folder, check_unique_stems, existing_output
-from dsgan.models.checkpoint_compat import load_rrdb_state, rrdb_from_state
 from dsgan.models.rrdb import RRDBNet
 from dsgan.ops.tiling import tiled_apply
-from dsgan.training import checkpoint as ckpt
 
 log = logging.getLogger(__name__)
 
@@ -36,52 +34,6 @@ class UpscaleOptions:
     batch_size: int = 1
     overwrite: bool = False
     on_error: Literal["skip", "stop"] = "skip"
-
-
-def load_sr_model(source: str | Path) -> tuple[RRDBNet, dict[str, Any]]:
-    """(RRDBNet in eval mode, info with ``scale``, ``source``) from a run directory (its
-    ``generator.safetensors``, else its latest checkpoint), one of our ``.safetensors`` files,
-    or a BasicSR / ESRGAN ``.pth`` or ``.safetensors`` generator (read with ``weights_only``)."""
-    path = Path(source)
-    if path.is_dir():
-        exported = path / "generator.safetensors"
-        found = ckpt.latest_checkpoint(path / "checkpoints")
-        if exported.is_file():
-            path = exported
-        elif found is not None:
-            path = found[0]
-        else:
-            raise UserError(f"{path}: no generator.safetensors and no checkpoints in it")
-    if not path.is_file():
-        raise UserError(f"{path}: checkpoint not found")
-    net = _load_ours(path) if path.suffix == ".safetensors" else None
-    if net is None:
-        net = rrdb_from_state(load_rrdb_state(path), source=str(path))
-    return net.eval(), {"scale": net.scale, "source": str(path)}
-
-
-def _load_ours(path: Path) -> RRDBNet | None:
-    groups, meta = ckpt.read_weights(path)
-    kind = str(meta.get("kind", ""))
-    if not kind:
-        return None  # a foreign safetensors state dict
-    if not kind.startswith("sr") or "g" not in groups:
-        raise UserError(
-            f"{path}: a {kind!r} checkpoint, not an SR generator; pass the "
-            "generator.safetensors of a `dsgan sr-train` run"
-        )
-    config = ckpt.checkpoint_config(path, meta)
-    if not config:
-        return rrdb_from_state(groups["g"], source=str(path))
-    from dsgan.config.sr import SRConfig
-
-    def build() -> RRDBNet:
-        cfg = SRConfig.model_validate(config)
-        return RRDBNet(scale=cfg.data.scale, **cfg.model.arch())
-
-    net = ckpt.build_checked(path, build, groups["g"])
-    assert isinstance(net, RRDBNet)
-    return net
 
 
 @torch.inference_mode()

@@ -1,6 +1,5 @@
 """Networks: the DSGAN generator/discriminator and the SR stage's RRDBNet."""
 
-from dsgan.models.authors import load_authors_checkpoint
 from dsgan.models.dsgan import Discriminator, Generator, ResidualBlock
 from dsgan.models.rrdb import RRDB_PRESETS, RRDBNet
 from dsgan.models.vgg_discriminator import VGGDiscriminator
@@ -12,5 +11,4 @@ __all__ = [
     "RRDBNet",
     "ResidualBlock",
     "VGGDiscriminator",
-    "load_authors_checkpoint",
 ]

@@ -126,7 +126,7 @@ def rollback_target(folder: Path, rollbacks: dict[str, int], consecutive: int) -
     ``rollbacks`` counts rollbacks per checkpoint name (updated here); when the same faults keep
     recurring from the same state, this raises instead of looping forever.
     """
-    from dsgan.training import checkpoint as ckpt
+    from dsgan import checkpoints as ckpt
 
     found = ckpt.latest_checkpoint(folder)
     if found is None:

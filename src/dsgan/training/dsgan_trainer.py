@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from dsgan import checkpoints as ckpt
 from dsgan.config.dsgan import DSGANConfig
 from dsgan.data.dsgan_data import DSGANDataset
 from dsgan.data.sampling import StepSampler, step_loader
@@ -33,7 +34,6 @@ from dsgan.models.codec import MACROBLOCK
 from dsgan.models.dsgan import Discriminator, Generator, block_phase, generator_from_config
 from dsgan.ops.filters import HighPass, LowPass
 from dsgan.ops.resize import imresize
-from dsgan.training import checkpoint as ckpt
 from dsgan.training import distributed as distrib
 from dsgan.training.codec_step import frozen_batchnorm_stats, quality_slope
 from dsgan.training.common import (

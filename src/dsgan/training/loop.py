@@ -26,10 +26,10 @@ from typing import Any, Literal
 import torch
 from tqdm import tqdm
 
+from dsgan import checkpoints as ckpt
 from dsgan.devices import OOM_ERRORS
 from dsgan.errors import UserError
 from dsgan.io.atomic import remove_stale_temporaries
-from dsgan.training import checkpoint as ckpt
 from dsgan.training.common import FaultCounter, StopFlag, rollback_target
 from dsgan.training.health import HealthMonitor
 from dsgan.training.rundir import RunDir, trim_metrics

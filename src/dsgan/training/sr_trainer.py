@@ -17,6 +17,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from dsgan import checkpoints as ckpt
+from dsgan.checkpoints.esrgan import load_into
+from dsgan.checkpoints.load import sr_init_state
 from dsgan.config.sr import SRConfig
 from dsgan.data.pairs import PairDataset, load_pair, match_pairs
 from dsgan.data.sampling import StepSampler, step_loader
@@ -24,11 +27,9 @@ from dsgan.devices import resolve_device
 from dsgan.errors import UserError
 from dsgan.losses.sr import SRLoss
 from dsgan.metrics.reference import sr_quality
-from dsgan.models.checkpoint_compat import load_into, load_rrdb_state
 from dsgan.models.rrdb import RRDBNet
 from dsgan.models.vgg_discriminator import VGGDiscriminator
 from dsgan.ops.tiling import tiled_apply
-from dsgan.training import checkpoint as ckpt
 from dsgan.training.common import (
     FaultCounter,
     autocast,
@@ -45,17 +46,6 @@ VAL_OVERLAP = 32
 
 def build_sr_generator(cfg: SRConfig) -> RRDBNet:
     return RRDBNet(scale=cfg.data.scale, **cfg.model.arch())
-
-
-def init_state(path: Path) -> dict[str, torch.Tensor]:
-    """G weights for ``--init``: our checkpoint/export (``g.`` group) or a BasicSR/ESRGAN file."""
-    if not path.is_file():
-        raise UserError(f"--init {path}: file not found")
-    if path.suffix == ".safetensors":
-        groups, _ = ckpt.read_weights(path)
-        if "g" in groups and "conv_first.weight" in groups["g"]:
-            return groups["g"]
-    return load_rrdb_state(path)
 
 
 class SRTrainer(TrainLoop):
@@ -101,7 +91,7 @@ class SRTrainer(TrainLoop):
         self._set_phase(self._phase_of(0))
         self._start(resume)
         if not resume and cfg.init is not None:
-            load_into(ckpt.unwrap(self.g), init_state(Path(cfg.init)), f"--init {cfg.init}")
+            load_into(ckpt.unwrap(self.g), sr_init_state(Path(cfg.init)), f"--init {cfg.init}")
             log.info("initialised G from %s", cfg.init)
         self.run = RunDir(cfg.out, cfg)
 

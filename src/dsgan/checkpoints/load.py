@@ -1,0 +1,140 @@
+"""Load a ready generator from whatever a user passes: a run directory or a file.
+
+* :func:`load_generator`: a DSGAN generator, from a run directory, one of our ``.safetensors``
+  files, or the authors' released ``.pth`` (dict with ``model_g_state_dict``);
+* :func:`load_sr_model`: an SR generator (RRDBNet), from a run directory, one of our files, or a
+  BasicSR / ESRGAN / Real-ESRGAN ``.pth`` or ``.safetensors``;
+* :func:`sr_init_state`: the SR weights ``sr-train --init`` starts from (either kind of SR file).
+
+A run directory means its ``generator.safetensors``, else its latest checkpoint
+(:func:`resolve_source`). Pickles are read with ``weights_only=True``; a damaged file is one
+:class:`~dsgan.errors.DamagedCheckpoint` error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dsgan.checkpoints.authors import load_authors_checkpoint
+from dsgan.checkpoints.esrgan import load_rrdb_state, rrdb_from_state
+from dsgan.checkpoints.files import (
+    build_checked,
+    checkpoint_config,
+    latest_checkpoint,
+    read_weights,
+)
+from dsgan.config.dsgan import ModelConfig
+from dsgan.errors import UserError
+from dsgan.models.dsgan import Generator, generator_from_config
+from dsgan.models.rrdb import RRDBNet
+
+EXPORT = "generator.safetensors"  # what a finished run exports
+
+
+def resolve_source(source: str | Path) -> Path:
+    """The file a user means: a run directory's exported generator, else its latest checkpoint;
+    a file as it is.
+
+    Raises:
+        UserError: nothing usable there.
+    """
+    path = Path(source)
+    if path.is_dir():
+        exported = path / EXPORT
+        if exported.is_file():
+            return exported
+        found = latest_checkpoint(path / "checkpoints")
+        if found is None:
+            raise UserError(f"{path}: no {EXPORT} and no checkpoints in it")
+        return found[0]
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint not found")
+    return path
+
+
+# ------------------------------------------------------------------ DSGAN generators
+def load_generator(source: str | Path) -> tuple[Generator, dict[str, Any]]:
+    """Returns (generator in eval mode, info with ``scale`` (int or None), ``step``, ``config``
+    and ``source``)."""
+    path = resolve_source(source)
+    if path.suffix == ".safetensors":
+        g, info = _dsgan_from_safetensors(path)
+    else:
+        g, _, extra = load_authors_checkpoint(path)
+        info = {"scale": 4, "step": extra.get("iteration"), "config": {}, "source": str(path)}
+    return g.eval(), info
+
+
+def _dsgan_from_safetensors(path: Path) -> tuple[Generator, dict[str, Any]]:
+    groups, meta = read_weights(path)
+    if not str(meta.get("kind", "")).startswith("dsgan") or "g" not in groups:
+        raise UserError(
+            f"{path}: a {meta.get('kind', 'unknown')!r} checkpoint, not a DSGAN generator; "
+            "pass the generator.safetensors of a `dsgan train` run"
+        )
+    config = checkpoint_config(path, meta)
+    model = config.get("model", {})
+
+    def build() -> Generator:
+        if not isinstance(model, dict):
+            raise TypeError("its model section is not a mapping")
+        known = {k: v for k, v in model.items() if k in ModelConfig.model_fields}
+        return generator_from_config(ModelConfig.model_validate(known).model_dump())  # ranges
+
+    g = build_checked(path, build, groups["g"])
+    assert isinstance(g, Generator)
+    info = {
+        "scale": config.get("data", {}).get("scale"),
+        "step": meta.get("step"),
+        "config": config,
+        "source": str(path),
+    }
+    return g, info
+
+
+# ------------------------------------------------------------------ SR generators
+def load_sr_model(source: str | Path) -> tuple[RRDBNet, dict[str, Any]]:
+    """(RRDBNet in eval mode, info with ``scale``, ``source``)."""
+    path = resolve_source(source)
+    net = _sr_from_ours(path) if path.suffix == ".safetensors" else None
+    if net is None:
+        net = rrdb_from_state(load_rrdb_state(path), source=str(path))
+    return net.eval(), {"scale": net.scale, "source": str(path)}
+
+
+def _sr_from_ours(path: Path) -> RRDBNet | None:
+    """Our SR file as a network; None for a foreign safetensors state dict (no ``kind``)."""
+    groups, meta = read_weights(path)
+    kind = str(meta.get("kind", ""))
+    if not kind:
+        return None
+    if not kind.startswith("sr") or "g" not in groups:
+        raise UserError(
+            f"{path}: a {kind!r} checkpoint, not an SR generator; pass the "
+            "generator.safetensors of a `dsgan sr-train` run"
+        )
+    config = checkpoint_config(path, meta)
+    if not config:
+        return rrdb_from_state(groups["g"], source=str(path))
+    from dsgan.config.sr import SRConfig
+
+    def build() -> RRDBNet:
+        cfg = SRConfig.model_validate(config)
+        return RRDBNet(scale=cfg.data.scale, **cfg.model.arch())
+
+    net = build_checked(path, build, groups["g"])
+    assert isinstance(net, RRDBNet)
+    return net
+
+
+def sr_init_state(path: Path) -> dict:
+    """G weights for ``sr-train --init``: our checkpoint/export (``g.`` group) or a BasicSR /
+    ESRGAN file, as a state dict in BasicSR names."""
+    if not path.is_file():
+        raise UserError(f"--init {path}: file not found")
+    if path.suffix == ".safetensors":
+        groups, _ = read_weights(path)
+        if "g" in groups and "conv_first.weight" in groups["g"]:
+            return groups["g"]
+    return load_rrdb_state(path)
