@@ -12,8 +12,16 @@ import pytest
 import torch
 from PIL import Image
 
-# Test tensors are tiny: intra-op threads only add overhead (and stall badly on a busy machine).
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Test tensors are tiny: intra-op threads only add overhead (and stall badly on a busy
+    machine). Pinned for every test and restored after it, so code under test that sets its own
+    thread count (a benchmark job) cannot leak it into later tests."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def smooth_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

@@ -23,14 +23,6 @@ from PIL import Image
 from dsgan.errors import UserError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
     """Every entry under ``folder``: content hash (files) and mode."""
     out = {}

@@ -15,14 +15,6 @@ from dsgan import checkpoints as ckpt
 from dsgan.cli.main import main
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 class _Evil:
     """Unpickling this creates ``marker``: what a malicious checkpoint would do."""
 

@@ -12,15 +12,6 @@ from dsgan.metrics.reference import sr_quality
 from dsgan.models import VGGDiscriminator
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids OpenMP spin-waits on a loaded CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_fs_pixel_loss_zero_for_identical_and_blind_to_high_frequencies() -> None:
     loss = SRLoss(SRLossConfig(perceptual="none"))
     hr = torch.rand(2, 3, 32, 32)

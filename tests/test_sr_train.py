@@ -91,7 +91,7 @@ def test_gan_training_checkpoints_and_resumes(tmp_path, make_images) -> None:
     assert {"loss/l1", "loss/pix", "loss/gan", "loss/d", "val/psnr", "val/ssim"} <= {
         k for r in records for k in r
     }
-    assert (split / "images").glob("step_*.png")
+    assert list((split / "images").glob("step_*.png"))  # sample grids were written
 
 
 def test_psnr_only_and_init_from_basicsr(tmp_path, make_images) -> None:

@@ -14,15 +14,6 @@ from dsgan.io.images import load_image
 from dsgan.models import RRDBNet
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids OpenMP spin-waits on a loaded CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize(
     ("preset", "overrides", "scale", "tile", "overlap", "size"),
     [
