@@ -144,3 +144,27 @@ def test_corrupt_cli_makes_camera_like_data_and_refuses_nonsense(tmp_path, make_
         code = main(["corrupt", "--input", str(src), "--output", str(tmp_path / "o2"), *bad])
         assert code == 2
         assert bad[0] in capsys.readouterr().err
+
+
+def test_corrupt_workers_and_ranks_give_the_same_files(tmp_path, make_images, run_cli, monkeypatch):
+    """The folder runner: corrupting in worker processes, or split over torchrun ranks, writes
+    byte-identical files to a plain run (each file's noise comes from its own name)."""
+    src = tmp_path / "in"
+    make_images(src, 5, 32)
+    args = ["--noise", "6", "--jpeg", "60", "--shot-peak", "300", "--seed", "3"]
+
+    def files(folder):
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+    assert run_cli(["corrupt", "--input", str(src), "--output", str(tmp_path / "a"), *args])[0] == 0
+    argv = ["corrupt", "--input", str(src), "--output", str(tmp_path / "b"), "--workers", "2"]
+    assert run_cli([*argv, *args])[0] == 0
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+    for rank in (0, 1):  # two ranks into one folder, as torchrun would start them
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("RANK", str(rank))
+        code, out, _ = run_cli(
+            ["corrupt", "--input", str(src), "--output", str(tmp_path / "c"), *args]
+        )
+        assert code == 0 and f"{3 - rank} written" in out and f"rank {rank} of 2" in out
+    assert files(tmp_path / "a") == files(tmp_path / "c")

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-import torch
-from tqdm import tqdm
-
-from dsgan.cli.common import add_on_error, seed_type
-from dsgan.errors import ImageError, UserError
-from dsgan.io.images import list_images, load_image, save_image
-from dsgan.io.outputs import check_output_folder, check_unique_stems, existing_output, file_seed
-from dsgan.ops.corrupt import apply_corruptions
-from dsgan.ops.resize import crop_to_multiple, imresize
+from dsgan.cli.common import add_on_error, int_at_least, rank_and_device, seed_type
+from dsgan.errors import UserError
 
 NAME = "corrupt"
 HELP = (
@@ -49,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument(
+        "--workers",
+        type=int_at_least(0),
+        default=0,
+        help="processes decoding and corrupting images in parallel (default 0: this one)",
+    )
     add_on_error(p)
 
 
@@ -64,50 +62,26 @@ def run(args: argparse.Namespace) -> int:
     nothing = args.noise == 0 and args.blur == 0 and args.shot_peak == 0
     if nothing and args.jpeg is None and args.downscale == 1:
         raise UserError("nothing to do: give --noise, --shot-peak, --jpeg, --blur or --downscale")
-    check_output_folder(args.input, args.output)
-    files = list_images(args.input)
-    check_unique_stems(files)
-    # every output checked before the first is written
-    todo = [p for p in files if args.overwrite or not existing_output(_target(args.output, p))]
-    written = failed = 0
-    existing = len(files) - len(todo)
-    for path in tqdm(todo, desc="dsgan corrupt", unit="img"):
-        target = _target(args.output, path)
-        try:
-            img = load_image(path)
-            if min(img.shape[-2:]) < args.downscale:
-                raise ImageError(
-                    path,
-                    f"{img.shape[-1]}x{img.shape[-2]} is too small for "
-                    f"--downscale {args.downscale}",
-                )
-        except ImageError as exc:
-            if args.on_error == "stop":
-                raise
-            print(f"warning: skipping {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        if args.downscale > 1:
-            img = imresize(crop_to_multiple(img, args.downscale), 1 / args.downscale).clamp(0, 1)
-        # one stream per file: the result does not depend on which other files are present
-        g = torch.Generator().manual_seed(file_seed(args.seed, path))
-        out = apply_corruptions(
-            img,
-            args.noise,
-            args.blur,
-            args.jpeg,
-            generator=g,
-            shot_peak=args.shot_peak,
-            blur_first=args.camera_order,
-        )
-        save_image(out, target)
-        written += 1
-    print(
-        f"{written} written, {existing} already present, {failed} skipped (unusable) "
-        f"-> {args.output}"
+    from dsgan.inference.corrupt import Corruption, corrupt_folder
+    from dsgan.inference.folders import FolderOptions
+
+    corruption = Corruption(
+        noise=args.noise,
+        blur=args.blur,
+        jpeg=args.jpeg,
+        shot_peak=args.shot_peak,
+        camera_order=args.camera_order,
+        downscale=args.downscale,
+        seed=args.seed,
     )
-    return 0 if failed == 0 else 1
-
-
-def _target(output: Path, path: Path) -> Path:
-    return output / f"{path.stem}.png"
+    opts = FolderOptions(overwrite=args.overwrite, on_error=args.on_error, workers=args.workers)
+    dist_info, _ = rank_and_device("cpu")
+    counts = corrupt_folder(
+        corruption, args.input, args.output, opts, dist_info.rank, dist_info.world_size
+    )
+    part = f" (rank {dist_info.rank} of {dist_info.world_size})" if dist_info.enabled else ""
+    print(
+        f"{counts['written']} written, {counts['existing']} already present, "
+        f"{counts['failed']} skipped (unusable) -> {args.output}{part}"
+    )
+    return 0 if counts["failed"] == 0 else 1

@@ -127,7 +127,7 @@ def _usable(name: str, files: list, images: list, notes: list[str]) -> list[int]
 def _degrade(g: Any, files: list, hrs: list, scale: int, args: argparse.Namespace) -> tuple:
     """(bicubic LR, generated LR) lists, each image as ``dsgan degrade`` writes it (8-bit)."""
     from dsgan.devices import resolve_device
-    from dsgan.inference.degrade import DegradeOptions, _degrade_batch, prepare_generator
+    from dsgan.inference.degrade import DegradeOptions, degrade_batch, prepare_generator
     from dsgan.ops.resize import crop_to_multiple, imresize
 
     device = resolve_device(args.device)
@@ -138,7 +138,7 @@ def _degrade(g: Any, files: list, hrs: list, scale: int, args: argparse.Namespac
         for path, img in zip(files, hrs, strict=True):
             hr = crop_to_multiple(img, scale)
             lr = imresize(hr.unsqueeze(0), 1.0 / scale)
-            out = _degrade_batch(g, [(path, hr, lr, False)], opts, device)[0]
+            out = degrade_batch(g, [(path, hr, lr)], opts, device)[0]
             bicubic.append((lr[0].clamp(0, 1) * 255).round() / 255)
             generated.append((out.clamp(0, 1) * 255).round() / 255)
     return bicubic, generated

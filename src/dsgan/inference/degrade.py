@@ -6,38 +6,34 @@ Layouts (SPEC.md, the authors' ``create_dataset``):
 * ``sdsr``: OUT/HR/<name>.png = HR (cropped to a multiple of the scale), OUT/LR/<name>.png = G(bicubic(HR))
 * ``tdsr``: HR' = bicubic(HR, 1/cleanup), OUT/HR = HR', OUT/LR = G(bicubic(HR'))
 
-Decoding (and, on CPU, the bicubic downscale) runs in loader worker processes and PNG encoding in
-writer threads, overlapping the model's compute; an HR output that would equal its input file (an
-8-bit RGB PNG already a multiple of the scale) is copied, not re-encoded; at most a few images wait
-for the writers, so memory stays bounded. With ``generator=None`` the LR images are plain bicubic (the baseline pairs).
-Under ``torchrun`` each rank takes every ``world_size``-th file (``rank``/``world_size``).
+The folder is run by :func:`dsgan.inference.folders.run_folder`: decoding (and, on CPU, the
+bicubic downscale) in loader worker processes, PNG encoding in writer threads, overlapping the
+model's compute; under ``torchrun`` each rank takes every ``world_size``-th file. An HR output that
+would equal its input file (an 8-bit RGB PNG already a multiple of the scale) is copied, not
+re-encoded. With ``generator=None`` the LR images are plain bicubic (the baseline pairs).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import torch
-from tqdm import tqdm
 
 from dsgan.devices import OOM_ERRORS
-from dsgan.errors import ImageError, UserError
-from dsgan.io.images import copy_image, list_images, load_image_verbatim, save_image
-from dsgan.io.outputs import check_output_folder, check_unique_stems, existing_output, file_seed
+from dsgan.errors import UserError
+from dsgan.inference.folders import FolderOptions, FolderTask, run_folder
+from dsgan.io.images import copy_image, load_image_verbatim, save_image
+from dsgan.io.outputs import file_seed
 from dsgan.models.dsgan import Generator, block_phase
 from dsgan.ops.resize import crop_to_multiple, imresize
 from dsgan.ops.tiling import tiled_apply
 
 log = logging.getLogger(__name__)
 Layout = Literal["lr", "sdsr", "tdsr"]
-# one image on its way: (source path, HR (3, H, W), bicubic LR (1, 3, h, w) or None, copy HR file)
-_Item = tuple[Path, torch.Tensor, torch.Tensor | None, bool]
 
 
 @dataclass(frozen=True)
@@ -105,28 +101,21 @@ def targets(out: Path, layout: Layout, name: str) -> dict[str, Path]:
     return {"hr": out / "HR" / f"{name}.png", "lr": out / "LR" / f"{name}.png"}
 
 
-class _Reader(torch.utils.data.Dataset):
-    """Item i: (i, HR, LR or None, verbatim) — decoded, cropped to the scale, and downscaled if
-    ``resize``; or (i, message, None, False) for an unusable file. ``verbatim``: the HR output
-    equals the input file's pixels (sdsr layout, no crop, a plain 8-bit RGB PNG), so the file is
-    copied instead of re-encoded (PNG encoding of the HR image is most of a CPU degrade's cost).
-    """
+@dataclass(frozen=True)
+class _Decoder:
+    """Decode one HR file (in a loader worker): (HR (3, H, W) cropped to the scale, (bicubic LR
+    (1, 3, h, w) if ``resize`` else None, ``copy``)). ``copy``: the HR output equals the input
+    file's pixels (sdsr layout, no crop, a plain 8-bit RGB PNG), so the file is copied instead of
+    re-encoded (PNG encoding of the HR image is most of a CPU degrade's cost)."""
 
-    def __init__(self, files: list[Path], opts: DegradeOptions, resize: bool) -> None:
-        self.files, self.opts, self.resize = files, opts, resize
+    opts: DegradeOptions
+    resize: bool
 
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, i: int) -> tuple[int, torch.Tensor | str, torch.Tensor | None, bool]:
-        path = self.files[i]
-        try:
-            img, verbatim = load_image_verbatim(path)
-            hr = _crop_hr(img, path, self.opts)
-        except (ImageError, UserError) as exc:
-            return i, str(exc), None, False
+    def __call__(self, path: Path) -> tuple[torch.Tensor, tuple[torch.Tensor | None, bool]]:
+        img, verbatim = load_image_verbatim(path)
+        hr = _crop_hr(img, path, self.opts)
         lr = imresize(hr.unsqueeze(0), 1.0 / self.opts.scale) if self.resize else None
-        return i, hr, lr, verbatim and self.opts.layout == "sdsr" and hr.shape == img.shape
+        return hr, (lr, verbatim and self.opts.layout == "sdsr" and hr.shape == img.shape)
 
 
 def _crop_hr(img: torch.Tensor, path: Path, opts: DegradeOptions) -> torch.Tensor:
@@ -149,64 +138,34 @@ def degrade_folder(
     rank: int = 0,
     world_size: int = 1,
 ) -> dict[str, int]:
-    """Degrade every image of ``input_dir``; returns counts written/skipped/failed."""
-    check_output_folder(input_dir, output_dir)
-    all_files = list_images(input_dir)
-    check_unique_stems(all_files)  # across ranks: every rank refuses, none writes
-    files = all_files[rank::world_size]
-    todo = [
-        f
-        for f in files
-        if opts.overwrite
-        or not all(existing_output(p) for p in targets(output_dir, opts.layout, f.stem).values())
-    ]
-    counts = {"written": 0, "existing": len(files) - len(todo), "failed": 0}
+    """Degrade every image of ``input_dir`` (:func:`dsgan.inference.folders.run_folder`);
+    returns the counts written / existing / failed."""
     if g is not None:
         g = prepare_generator(g, device)
-    resize_in_worker = device.type == "cpu"
-    workers = min(opts.workers, len(todo))  # 0 when every output exists already
-    loader = torch.utils.data.DataLoader(
-        _Reader(todo, opts, resize_in_worker),
-        batch_size=None,
-        num_workers=workers,
-        prefetch_factor=4 if workers else None,
+
+    def process(paths: list[Path], items: list) -> list[tuple[torch.Tensor, torch.Tensor | Path]]:
+        batch = [(path, hr, lr) for path, (hr, (lr, _)) in zip(paths, items, strict=True)]
+        outs = degrade_batch(g, batch, opts, device)
+        return [
+            (lr_out, path if copy else hr)
+            for lr_out, path, (hr, (_, copy)) in zip(outs, paths, items, strict=True)
+        ]
+
+    task = FolderTask(
+        desc="dsgan degrade",
+        targets=lambda path: targets(output_dir, opts.layout, path.stem),
+        # on a CPU the bicubic downscale runs in the loader workers too
+        decode=_Decoder(opts, resize=device.type == "cpu"),
+        process=process,
+        write=lambda where, path, result, extra: _write_outputs(where, *result),
     )
-    writers = max(2, opts.workers)
-    pending: deque[Future] = deque()
-    batch: list[_Item] = []
-
-    def flush() -> None:
-        outs = _degrade_batch(g, batch, opts, device)
-        for (path, hr, _, copy), lr_out in zip(batch, outs, strict=True):
-            where = targets(output_dir, opts.layout, path.stem)
-            hr_src = path if copy else hr
-            pending.append(pool.submit(_write_outputs, where, lr_out, hr_src))
-            counts["written"] += 1
-        batch.clear()
-        while len(pending) > 2 * writers:  # bounded memory; surfaces write errors early
-            pending.popleft().result()
-
-    with ThreadPoolExecutor(max_workers=writers) as pool, torch.inference_mode():
-        for i, hr, lr, copy in tqdm(
-            loader, total=len(todo), desc="dsgan degrade", unit="img", disable=rank != 0
-        ):
-            path = todo[i]
-            if isinstance(hr, str):
-                if opts.on_error == "stop":
-                    raise UserError(hr)
-                log.warning("skipping %s", hr)
-                counts["failed"] += 1
-                continue
-            if batch and batch[0][1].shape != hr.shape:
-                flush()  # only images of one size share a batch
-            batch.append((path, hr, lr, copy))
-            if len(batch) >= opts.batch_size:
-                flush()
-        if batch:
-            flush()
-        for fut in pending:
-            fut.result()
-    return counts
+    folder_opts = FolderOptions(
+        overwrite=opts.overwrite,
+        on_error=opts.on_error,
+        workers=opts.workers,
+        batch_size=opts.batch_size,
+    )
+    return run_folder(task, input_dir, output_dir, folder_opts, rank, world_size)
 
 
 def _write_outputs(where: dict[str, Path], lr: torch.Tensor, hr: torch.Tensor | Path) -> None:
@@ -228,16 +187,19 @@ def _write_outputs(where: dict[str, Path], lr: torch.Tensor, hr: torch.Tensor | 
         raise
 
 
-def _degrade_batch(
+def degrade_batch(
     g: Generator | None,
-    batch: list[_Item],
+    batch: list[tuple[Path, torch.Tensor, torch.Tensor | None]],
     opts: DegradeOptions,
     device: torch.device,
 ) -> list[torch.Tensor]:
-    """(3, h, w) LR outputs on the CPU for same-size (path, HR, bicubic LR or None, _) items."""
+    """G on a batch of same-size HR images: (3, h, w) LR outputs in [0, 1], on the CPU.
+
+    ``batch``: (path, HR (3, H, W) in [0, 1], its bicubic LR (1, 3, h, w) or None to downscale
+    here); the path seeds G's noise (:func:`dsgan.io.outputs.file_seed`)."""
     lrs = [
         lr if lr is not None else imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)
-        for _, hr, lr, _ in batch
+        for _, hr, lr in batch
     ]
     seeds = [file_seed(opts.seed, p) for p, *_ in batch]
     x = torch.cat([t.to(device) for t in lrs]).contiguous(memory_format=torch.channels_last)

@@ -8,23 +8,16 @@ be (inside) the input folder.
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import torch
-from PIL import Image
-from tqdm import tqdm
 
-from dsgan.errors import ImageError
-from dsgan.io.images import list_images, load_image, save_image
-from dsgan.io.outputs import check_output_folder, check_unique_stems, existing_output
+from dsgan.inference.folders import FolderOptions, FolderTask, run_folder
+from dsgan.io.images import load_image, save_image
 from dsgan.models.rrdb import RRDBNet
 from dsgan.ops.tiling import tiled_apply
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,14 +44,6 @@ def upscale_batch(
     return tiled_apply(model, lr, tile, overlap, model.scale).clamp_(0, 1)
 
 
-def _image_size(path: Path) -> tuple[int, int]:
-    try:
-        with Image.open(path) as img:
-            return img.size
-    except Exception:
-        return (0, 0)  # decoded (and reported) later
-
-
 def upscale_folder(
     model: RRDBNet,
     input_dir: Path,
@@ -68,56 +53,28 @@ def upscale_folder(
     rank: int = 0,
     world_size: int = 1,
 ) -> dict[str, int]:
-    """Super-resolve every image of ``input_dir`` into ``output_dir/<stem>.png``.
-
-    With ``world_size > 1`` (torchrun) this process takes every ``world_size``-th file from
-    ``rank`` (sorted by name), so ranks never write the same file.
-    Returns counts ``written``, ``existing`` (skipped, already there) and ``failed``.
-    """
-    check_output_folder(input_dir, output_dir)
-    all_files = list_images(input_dir)
-    check_unique_stems(all_files)
-    files = all_files[rank::world_size]
-    todo = [f for f in files if opts.overwrite or not existing_output(output_dir / f"{f.stem}.png")]
-    counts = {"written": 0, "existing": len(files) - len(todo), "failed": 0}
-    groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
-    for f in todo:
-        groups[_image_size(f)].append(f)
+    """Super-resolve every image of ``input_dir`` into ``output_dir/<stem>.png``
+    (:func:`dsgan.inference.folders.run_folder`: under ``torchrun`` this process takes every
+    ``world_size``-th file from ``rank``). Returns the counts ``written``, ``existing`` (skipped,
+    already there) and ``failed``."""
     model = model.to(device).eval()
-    bar = tqdm(
-        total=len(todo), desc="dsgan upscale", unit="img", dynamic_ncols=True, disable=rank != 0
+
+    def process(paths: list[Path], items: list) -> list[torch.Tensor]:
+        batch = torch.stack([img for img, _ in items]).to(device)
+        return list(upscale_batch(model, batch, opts.tile, opts.overlap).cpu().unbind(0))
+
+    task = FolderTask(
+        desc="dsgan upscale",
+        targets=lambda path: {"sr": output_dir / f"{path.stem}.png"},
+        decode=_decode,
+        process=process,
+        write=lambda where, path, result, extra: save_image(result, where["sr"]),
     )
-    for group in groups.values():
-        for i in range(0, len(group), max(1, opts.batch_size)):
-            chunk = _decode(group[i : i + opts.batch_size], opts, counts)
-            for paths, batch in _same_size(chunk):
-                out = upscale_batch(model, batch.to(device), opts.tile, opts.overlap).cpu()
-                for path, img in zip(paths, out, strict=True):
-                    save_image(img, output_dir / f"{path.stem}.png")
-                    counts["written"] += 1
-            bar.update(len(group[i : i + opts.batch_size]))
-    bar.close()
-    return counts
+    folder_opts = FolderOptions(
+        overwrite=opts.overwrite, on_error=opts.on_error, batch_size=opts.batch_size
+    )
+    return run_folder(task, input_dir, output_dir, folder_opts, rank, world_size)
 
 
-def _decode(
-    paths: list[Path], opts: UpscaleOptions, counts: dict[str, int]
-) -> list[tuple[Path, torch.Tensor]]:
-    out = []
-    for path in paths:
-        try:
-            out.append((path, load_image(path)))
-        except ImageError as exc:
-            if opts.on_error == "stop":
-                raise
-            log.warning("skipping %s", exc)
-            counts["failed"] += 1
-    return out
-
-
-def _same_size(items: list[tuple[Path, torch.Tensor]]) -> list[tuple[list[Path], torch.Tensor]]:
-    """Split decoded images into stacks of equal shape (EXIF rotation can change sizes)."""
-    by_shape: dict[tuple[int, ...], list[tuple[Path, torch.Tensor]]] = defaultdict(list)
-    for path, img in items:
-        by_shape[tuple(img.shape)].append((path, img))
-    return [([p for p, _ in v], torch.stack([t for _, t in v])) for v in by_shape.values()]
+def _decode(path: Path) -> tuple[torch.Tensor, None]:
+    return load_image(path), None
