@@ -21,15 +21,11 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from dsgan.config.base import load_config  # noqa: E402
-from dsgan.config.dsgan import DSGANConfig  # noqa: E402
-from dsgan.training.dsgan_trainer import DSGANTrainer  # noqa: E402
-from quality import git_commit  # noqa: E402
-from speed import machine, sync, write_images  # noqa: E402
+from benchlib import ROOT, git_commit, machine
+from dsgan.config.base import load_config
+from dsgan.config.dsgan import DSGANConfig
+from dsgan.training.dsgan_trainer import DSGANTrainer
+from speed import sync, write_images
 
 
 def trainer(hr: Path, out: Path, args: argparse.Namespace, codec: str) -> DSGANTrainer:

@@ -17,17 +17,13 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from dsgan.errors import UserError  # noqa: E402
-from dsgan.io.images import list_images, load_image  # noqa: E402
-from dsgan.models.codec import JPEGCodec, jpeg_round_trip, quality_of  # noqa: E402
-from dsgan.ops.corrupt import jpeg  # noqa: E402
-from dsgan.ops.resize import imresize  # noqa: E402
-from dsgan.training.codec_step import quality_slope  # noqa: E402
-from quality import git_commit  # noqa: E402
+from benchlib import ROOT, git_commit
+from dsgan.errors import UserError
+from dsgan.io.images import list_images, load_image
+from dsgan.models.codec import JPEGCodec, jpeg_round_trip, quality_of
+from dsgan.ops.corrupt import jpeg
+from dsgan.ops.resize import imresize
+from dsgan.training.codec_step import quality_slope
 
 
 def fit(

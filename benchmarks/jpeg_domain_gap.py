@@ -19,16 +19,12 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from dsgan.io.images import list_images, load_image  # noqa: E402
-from dsgan.metrics.blocking import mean_blockiness  # noqa: E402
-from dsgan.ops.corrupt import jpeg  # noqa: E402
-from dsgan.ops.filters import HighPass  # noqa: E402
-from dsgan.ops.resize import imresize  # noqa: E402
-from quality import git_commit  # noqa: E402
+from benchlib import ROOT, git_commit
+from dsgan.io.images import list_images, load_image
+from dsgan.metrics.blocking import mean_blockiness
+from dsgan.ops.corrupt import jpeg
+from dsgan.ops.filters import HighPass
+from dsgan.ops.resize import imresize
 
 
 def highpass_level(images: list[torch.Tensor]) -> float:

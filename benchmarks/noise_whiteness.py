@@ -13,15 +13,11 @@ right noise level.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # run from a clone without installing, too
-
-from dsgan.io.images import list_images, load_image  # noqa: E402
+from dsgan.io.images import list_images, load_image
 
 
 def residual_stats(residuals: list[torch.Tensor]) -> dict[str, float]:

@@ -28,8 +28,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 import zlib
@@ -42,20 +40,18 @@ from typing import Any
 import torch
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # run from a clone without installing, too
-
-from dsgan.checkpoints.load import load_generator  # noqa: E402
-from dsgan.config.base import load_config  # noqa: E402
-from dsgan.config.dsgan import DSGANConfig  # noqa: E402
-from dsgan.config.presets import load_preset  # noqa: E402
-from dsgan.config.sr import SRConfig  # noqa: E402
-from dsgan.devices import resolve_device  # noqa: E402
-from dsgan.inference.degrade import DegradeOptions, degrade_folder  # noqa: E402
-from dsgan.io.images import list_images, load_image, save_image  # noqa: E402
-from dsgan.ops.blind import bsrgan_degrade, realesrgan_degrade  # noqa: E402
-from dsgan.ops.corrupt import apply_corruptions  # noqa: E402
-from dsgan.ops.resize import crop_to_multiple, imresize  # noqa: E402
+from benchlib import ROOT, git_commit, machine
+from dsgan.checkpoints.load import load_generator
+from dsgan.config.base import load_config
+from dsgan.config.dsgan import DSGANConfig
+from dsgan.config.presets import load_preset
+from dsgan.config.sr import SRConfig
+from dsgan.devices import resolve_device
+from dsgan.inference.degrade import DegradeOptions, degrade_folder
+from dsgan.io.images import list_images, load_image, save_image
+from dsgan.ops.blind import bsrgan_degrade, realesrgan_degrade
+from dsgan.ops.corrupt import apply_corruptions
+from dsgan.ops.resize import crop_to_multiple, imresize
 
 SCALE = 4
 MIN_GAP_DB = 0.1  # "gap closed" is reported only when oracle pairs beat bicubic ones by this much
@@ -429,28 +425,6 @@ def lr_set(
 
 
 # ----------------------------------------------------------------------------------- report
-def machine() -> dict[str, Any]:
-    info = {
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def save_picture(lr_dirs: dict[str, Path], path: Path, crop: int = 96) -> None:

@@ -38,12 +38,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +53,7 @@ from PIL import Image
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchlib import git_commit, machine
 from dsgan.config.base import load_config
 from dsgan.config.dsgan import DSGANConfig
 from dsgan.devices import resolve_device
@@ -366,49 +364,6 @@ def bench_degrade(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- main
-def machine(dev: torch.device) -> dict[str, Any]:
-    name = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": name,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "device": str(dev),
-    }
-    if dev.type == "cuda":
-        info["device_name"] = torch.cuda.get_device_name(dev)
-    else:
-        info["device_name"] = name
-    return info
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-        ).stdout
-        return out + ("+dirty" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def write_markdown(summary: dict[str, Any], path: Path) -> None:

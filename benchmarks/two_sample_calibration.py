@@ -17,14 +17,10 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from dsgan.io.images import list_images, load_image  # noqa: E402
-from dsgan.metrics.evaluate import EvalOptions, evaluate_images  # noqa: E402
-from dsgan.ops.corrupt import apply_corruptions  # noqa: E402
-from quality import git_commit  # noqa: E402
+from benchlib import ROOT, git_commit
+from dsgan.io.images import list_images, load_image
+from dsgan.metrics.evaluate import EvalOptions, evaluate_images
+from dsgan.ops.corrupt import apply_corruptions
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,15 +22,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from dsgan.devices import resolve_device  # noqa: E402
-from noise_whiteness import residual_stats  # noqa: E402
-from quality import (  # noqa: E402
+from dsgan.devices import resolve_device
+from noise_whiteness import residual_stats
+from quality import (
     CORRUPTIONS,
     budget_from_args,
     dsgan_jobs,

@@ -5,16 +5,11 @@ same losses and the same updated weights on the same batch; and out-of-memory er
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from dsgan.errors import UserError
 from dsgan.models.dsgan import Discriminator, Generator
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from speed import ReferenceStep
 
 
