@@ -52,6 +52,7 @@ from dsgan.io.images import list_images, load_image, save_image
 from dsgan.ops.blind import bsrgan_degrade, realesrgan_degrade
 from dsgan.ops.corrupt import apply_corruptions
 from dsgan.ops.resize import crop_to_multiple, imresize
+from dsgan.workflows.runs import train_or_resume
 
 SCALE = 4
 MIN_GAP_DB = 0.1  # "gap closed" is reported only when oracle pairs beat bicubic ones by this much
@@ -244,13 +245,12 @@ def train_job(job: dict[str, Any]) -> str:
     config_cls, trainer_cls = {"dsgan": (DSGANConfig, DSGANTrainer), "sr": (SRConfig, SRTrainer)}[
         job["kind"]
     ]
-    out = Path(job["out"])
-    if (out / "generator.safetensors").is_file():
-        return str(out / "generator.safetensors")
     torch.set_num_threads(job["threads"])
     cfg = load_config(config_cls, overrides=job["overrides"])
-    resume = (out / "checkpoints" / "latest.json").is_file()
-    return str(trainer_cls(cfg, resume=resume).train())
+    path = train_or_resume(
+        job["kind"], Path(job["out"]), lambda resume: trainer_cls(cfg, resume=resume).train(), True
+    )
+    return str(path)
 
 
 def dsgan_jobs(

@@ -12,17 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from dsgan.cli.common import int_at_least, seed_type
-from dsgan.errors import UserError
 
 NAME = "demo"
 HELP = "train a small DSGAN on bundled photos and write a bicubic | DSGAN | real comparison"
-
-TRAIN = ("astronaut.png", "motorcycle_left.png", "motorcycle_right.png", "ihc.png")
-HELD_OUT = ("chelsea.png", "coffee.png")
-NOISE_SIGMA = 8.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,116 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=seed_type, default=0)
 
 
-def bundled_photos() -> Path:
-    """scikit-image's bundled sample-data folder (no download)."""
-    try:
-        import skimage
-    except ImportError as exc:  # a dependency of dsgan; only missing in broken installs
-        raise UserError("dsgan demo needs scikit-image (pip install scikit-image)") from exc
-    folder = Path(skimage.__file__).parent / "data"
-    missing = [n for n in TRAIN + HELD_OUT if not (folder / n).is_file()]
-    if missing:
-        raise UserError(f"{folder}: bundled photos missing ({', '.join(missing)})")
-    return folder
-
-
-def prepare(out: Path) -> tuple[Path, Path, Path]:
-    """Write train (noisy), held-out clean HR and held-out real LR folders; returns them."""
-    from dsgan.io.images import load_image, save_image
-    from dsgan.ops.corrupt import apply_corruptions
-    from dsgan.ops.resize import crop_to_multiple, imresize
-
-    src = bundled_photos()
-    train, clean, real = (
-        out / "data/train_noisy",
-        out / "data/heldout_hr",
-        out / "data/heldout_real_lr",
-    )
-    for i, name in enumerate(TRAIN + HELD_OUT):
-        img = crop_to_multiple(load_image(src / name), 4)
-        g = torch.Generator().manual_seed(1000 + i)
-        stem = Path(name).stem
-        if name in TRAIN:
-            save_image(apply_corruptions(img, NOISE_SIGMA, generator=g), train / f"{stem}.png")
-        else:
-            save_image(img, clean / f"{stem}.png")
-            lr = imresize(img, 0.25).clamp(0, 1)
-            save_image(apply_corruptions(lr, NOISE_SIGMA, generator=g), real / f"{stem}.png")
-    return train, clean, real
-
-
-def comparison(clean: Path, degraded: Path, real: Path, path: Path) -> None:
-    """Rows per held-out photo: bicubic | DSGAN | real, each the same centre crop, x2 nearest."""
-    import torch.nn.functional as F
-
-    from dsgan.io.images import list_images, load_image, save_image
-    from dsgan.ops.resize import imresize
-
-    rows = []
-    for hr_path in list_images(clean):
-        panels = [
-            imresize(load_image(hr_path), 0.25).clamp(0, 1),
-            load_image(degraded / hr_path.name),
-            load_image(real / hr_path.name),
-        ]
-        h, w = panels[0].shape[-2:]
-        c = 64  # every held-out LR image is at least 64 pixels on each side
-        y, x = (h - c) // 2, (w - c) // 2
-        tiles = [
-            F.pad(
-                F.interpolate(t[None, :, y : y + c, x : x + c], scale_factor=3, mode="nearest")[0],
-                (3, 3, 3, 3),
-                value=1.0,
-            )
-            for t in panels
-        ]
-        rows.append(torch.cat(tiles, dim=2))
-    save_image(torch.cat(rows, dim=1), path)
-
-
 def run(args: argparse.Namespace) -> int:
-    from dsgan.checkpoints.load import load_generator
-    from dsgan.config.base import load_config
-    from dsgan.config.dsgan import DSGANConfig
-    from dsgan.devices import resolve_device
-    from dsgan.inference.degrade import DegradeOptions, degrade_folder
-    from dsgan.training.dsgan_trainer import DSGANTrainer
+    from dsgan.workflows.demo import run_demo
 
-    train, clean, real = prepare(args.out)
-    run_dir = args.out / "run"
-    cfg = load_config(
-        DSGANConfig,
-        overrides={
-            "data.hr": str(train),
-            "data.scale": 4,
-            "data.crop": args.crop,
-            "model.output": "residual",
-            "model.noise_channels": 3,
-            "loss.w_col": 0.1,  # configs/dsgan-real.yaml: white noise at the right level
-            "loss.d_batch": "joint",
-            "loss.perceptual": "none",
-            "iterations": args.iterations,
-            "batch_size": args.batch_size,
-            "device": args.device,
-            "seed": args.seed,
-            "out": str(run_dir),
-            "log_every": 10,
-            "image_every": max(50, args.iterations // 3),
-            "checkpoint_every": max(50, args.iterations // 3),
-        },
+    run_dir, picture = run_demo(
+        args.out, args.iterations, args.batch_size, args.crop, args.device, args.seed
     )
-    resume = (run_dir / "checkpoints" / "latest.json").is_file()
-    generator_path = DSGANTrainer(cfg, resume=resume).train()
-    g, _ = load_generator(generator_path)
-    degraded = args.out / "heldout_dsgan_lr"
-    degrade_folder(
-        g,
-        clean,
-        degraded,
-        DegradeOptions(scale=4, layout="lr", workers=0, overwrite=True),
-        resolve_device(args.device),
-    )
-    picture = args.out / "comparison.png"
-    comparison(clean, degraded, real, picture)
     print(f"run directory: {run_dir}\ncomparison (bicubic | DSGAN | real): {picture}")
     return 0
