@@ -17,15 +17,6 @@ from dsgan.training.common import MAX_ROLLBACKS
 from dsgan.training.dsgan_trainer import DSGANTrainer
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread is fastest, and keeps a shared 2-core machine usable."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _cfg(tmp_path: Path, iterations: int = 12) -> DSGANConfig:
     return load_config(
         DSGANConfig,

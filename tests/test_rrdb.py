@@ -13,15 +13,6 @@ from dsgan.models.rrdb import count_parameters
 TINY = {"nf": 8, "nb": 2, "gc": 4}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids OpenMP spin-waits on a loaded CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_default_parameter_count_is_esrgan() -> None:
     with torch.device("meta"):
         net = RRDBNet()

@@ -13,14 +13,6 @@ from dsgan.models.dsgan import Discriminator, Generator
 from speed import ReferenceStep
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_fast_step_matches_the_reference_step(tiny_dsgan):
     fast = tiny_dsgan()
     ref = ReferenceStep(Generator(2, 16), Discriminator(channels=16), fast.cfg, fast.device)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import torch
 
 from dsgan.checkpoints import latest_checkpoint, read_weights
@@ -24,15 +23,6 @@ TINY = [
     "--set",
     "model.d_channels=4",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids OpenMP spin-waits on a loaded CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def make_pairs(root: Path, make_images, n: int = 3, size: int = 48, seed: int = 0) -> Path:
@@ -140,3 +130,18 @@ def test_mismatched_pair_sizes_are_reported(tmp_path, make_images, capsys) -> No
     rc = sr_train(pairs, tmp_path / "run", "--psnr-only", "--iterations", "1", "--on-error", "stop")
     assert rc == 2
     assert "does not match its LR image" in capsys.readouterr().err
+
+
+def test_resume_with_another_architecture_is_a_clear_error(tmp_path, make_images, capsys) -> None:
+    """The shared trainer core checks a resumed checkpoint's architecture for SR too."""
+    pairs = make_pairs(tmp_path / "pairs", make_images)
+    out = tmp_path / "run"
+    assert sr_train(pairs, out, "--psnr-only", "--iterations", "1") == 0
+    before = sorted(p.name for p in (out / "checkpoints").iterdir())
+    capsys.readouterr()
+    code = sr_train(
+        pairs, out, "--psnr-only", "--iterations", "2", "--resume", "--set", "model.nb=2"
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "checkpoint of another model configuration" in err and "model.nb" in err
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == before

@@ -16,19 +16,16 @@ takes its slice of the global batch (``batch_size`` is per rank), rank 0 alone w
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from dsgan import checkpoints as ckpt
 from dsgan.config.dsgan import DSGANConfig
 from dsgan.data.dsgan_data import DSGANDataset
 from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
-from dsgan.errors import UserError
 from dsgan.losses import AdversarialLoss, ColorLoss, build_perceptual_loss
 from dsgan.models.codec import MACROBLOCK
 from dsgan.models.dsgan import Discriminator, Generator, block_phase, generator_from_config
@@ -87,6 +84,8 @@ class DSGANTrainer(TrainLoop):
     """Trains G and D per ``cfg``; ``resume`` continues from the run's latest checkpoint."""
 
     desc = "dsgan train"
+    kind = "dsgan"
+    kind_name = "a DSGAN one"
 
     def __init__(
         self,
@@ -179,71 +178,13 @@ class DSGANTrainer(TrainLoop):
         )
 
     # ----------------------------------------------------------------- checkpoints
-    def _state(self) -> dict[str, Any]:
+    def _stateful(self) -> dict[str, Any]:
         return {
-            "step": self.step,
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "sched_g": self.sched_g.state_dict(),
-            "sched_d": self.sched_d.state_dict(),
-            "rng": ckpt.rng_state(),
+            "opt_g": self.opt_g,
+            "opt_d": self.opt_d,
+            "sched_g": self.sched_g,
+            "sched_d": self.sched_d,
         }
-
-    def save(self) -> Path | None:
-        """Rank 0 writes the checkpoint; all ranks wait for it (so a resume finds it complete)."""
-        path = None
-        if self.rank == 0:
-            path = ckpt.save_checkpoint(
-                self.run.checkpoints,
-                self.step,
-                {"g": self.g, "d": self.d},
-                self._state(),
-                kind="dsgan",
-                config_json=self.cfg.model_dump_json(),
-            )
-        distrib.barrier()
-        return path
-
-    def _load(self, weights: Path, state_path: Path) -> None:
-        groups, meta = ckpt.read_weights(weights)
-        if meta.get("kind") != "dsgan":
-            raise UserError(f"{weights}: a {meta.get('kind')!r} checkpoint, not a DSGAN one")
-        self._check_compatible(weights, meta)
-        try:
-            ckpt.unwrap(self.g).load_state_dict(groups["g"])
-            ckpt.unwrap(self.d).load_state_dict(groups["d"])
-        except (KeyError, RuntimeError) as exc:
-            raise UserError(
-                f"{weights}: does not match this model configuration ({str(exc)[:300]})"
-            ) from exc
-        state = ckpt.read_state(state_path)
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.sched_g.load_state_dict(state["sched_g"])
-        self.sched_d.load_state_dict(state["sched_d"])
-        ckpt.set_rng_state(state["rng"])
-        self.step = int(state["step"])
-
-    def _check_compatible(self, weights: Path, meta: dict[str, str]) -> None:
-        """A clear error if the checkpoint was trained with another architecture or scale."""
-        try:
-            stored = json.loads(meta.get("config", "{}"))
-        except ValueError as exc:
-            raise UserError(f"{weights}: unreadable config in the checkpoint metadata") from exc
-        current = self.cfg.model_dump(mode="json")
-        diffs = [
-            f"model.{k}: checkpoint {v!r}, current {current['model'].get(k)!r}"
-            for k, v in stored.get("model", {}).items()
-            if current["model"].get(k) != v
-        ]
-        old_scale = stored.get("data", {}).get("scale")
-        if old_scale is not None and old_scale != self.cfg.data.scale:
-            diffs.append(f"data.scale: checkpoint {old_scale!r}, current {self.cfg.data.scale!r}")
-        if diffs:
-            raise UserError(
-                f"{weights}: checkpoint of another model configuration ({'; '.join(diffs)}); "
-                "resume with the run's own config or choose another --out"
-            )
 
     # ----------------------------------------------------------------- the step
     def _prepare(self, hr_u8: torch.Tensor, real_u8: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -443,16 +384,6 @@ class DSGANTrainer(TrainLoop):
                 ]
             )
         self.run.save_grid(self.step, rows)
-
-    def export(self) -> Path:
-        """Write ``RUN/generator.safetensors`` (G only, with metadata) for ``dsgan degrade``."""
-        path = Path(self.cfg.out) / "generator.safetensors"
-        if self.rank == 0:
-            ckpt.save_weights(
-                path, self.step, {"g": self.g}, "dsgan-generator", self.cfg.model_dump_json()
-            )
-        self.run.close()
-        return path
 
 
 def train(cfg: DSGANConfig, resume: bool = False, on_error: str = "skip") -> Path:

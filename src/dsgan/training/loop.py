@@ -3,8 +3,11 @@
 A trainer (:class:`~dsgan.training.dsgan_trainer.DSGANTrainer`,
 :class:`~dsgan.training.sr_trainer.SRTrainer`) subclasses :class:`TrainLoop` and provides its
 data (``_loader``, ``_prepare``), its update (``train_step``: loss terms, or None when the step
-was non-finite and skipped), its schedulers, networks, checkpoints (``save``, ``_load``,
-``export``) and samples. The loop is the same for both:
+was non-finite and skipped), its networks (``_nets``), its optimisers and schedulers
+(``_stateful``) and samples. Checkpoints are written once, here, for both: ``save`` (the networks'
+weights + the optimisers', schedulers' and random generators' states), ``_load`` (with a clear
+error for a checkpoint of another kind, architecture or scale), ``export`` (the generator). The
+loop is the same for both:
 
 * a step that returns None counts as a fault; after ``FaultCounter.limit`` in a row the trainer
   rolls back to its latest checkpoint (``rollback_target`` gives up after repeated rollbacks);
@@ -43,6 +46,8 @@ class TrainLoop:
     """Base class of the trainers: ``train()`` runs the loop described in the module docstring."""
 
     desc = "train"  # progress-bar label
+    kind = ""  # checkpoint kind ("dsgan", "sr"); the export is "<kind>-generator"
+    kind_name = ""  # for errors: "a DSGAN one", "an SR one"
     cfg: Any
     run: RunDir
     step: int
@@ -71,14 +76,93 @@ class TrainLoop:
     def _save_samples(self, *tensors: torch.Tensor) -> None:
         raise NotImplementedError
 
-    def _load(self, weights: Path, state_path: Path) -> None:
+    def _stateful(self) -> dict[str, Any]:
+        """Optimisers and schedulers by name (``state_dict`` / ``load_state_dict``), saved in
+        and restored from the training state."""
         raise NotImplementedError
+
+    def _extra_state(self) -> dict[str, Any]:
+        """More plain values for the training state (e.g. the SR trainer's phase)."""
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore ``_extra_state``; runs before the optimisers are restored (a phase switch
+        makes fresh ones)."""
+
+    # ----------------------------------------------------------------- checkpoints
+    def _state(self) -> dict[str, Any]:
+        state = {"step": self.step, "rng": ckpt.rng_state(), **self._extra_state()}
+        state.update({name: obj.state_dict() for name, obj in self._stateful().items()})
+        return state
 
     def save(self) -> Path | None:
-        raise NotImplementedError
+        """Rank 0 writes the checkpoint; all ranks wait for it (so a resume finds it complete)."""
+        path = None
+        if self.rank == 0:
+            path = ckpt.save_checkpoint(
+                self.run.checkpoints,
+                self.step,
+                self._nets(),
+                self._state(),
+                kind=self.kind,
+                config_json=self.cfg.model_dump_json(),
+            )
+        self._barrier()
+        return path
+
+    def _barrier(self) -> None:
+        """Wait for all ranks (a no-op with one process)."""
+        from dsgan.training import distributed
+
+        distributed.barrier()
+
+    def _load(self, weights: Path, state_path: Path) -> None:
+        groups, meta = ckpt.read_weights(weights)
+        if meta.get("kind") != self.kind:
+            raise UserError(f"{weights}: a {meta.get('kind')!r} checkpoint, not {self.kind_name}")
+        self._check_compatible(weights, meta)
+        try:
+            for name, net in self._nets().items():
+                ckpt.unwrap(net).load_state_dict(groups[name])
+        except (KeyError, RuntimeError) as exc:
+            raise UserError(
+                f"{weights}: does not match this model configuration ({str(exc)[:300]})"
+            ) from exc
+        state = ckpt.read_state(state_path)
+        self.step = int(state["step"])
+        self._load_extra_state(state)
+        for name, obj in self._stateful().items():
+            obj.load_state_dict(state[name])
+        ckpt.set_rng_state(state["rng"])
+
+    def _check_compatible(self, weights: Path, meta: dict[str, str]) -> None:
+        """A clear error if the checkpoint was trained with another architecture or scale."""
+        stored = ckpt.checkpoint_config(weights, meta)
+        current = self.cfg.model_dump(mode="json")
+        diffs = [
+            f"model.{k}: checkpoint {v!r}, current {current['model'].get(k)!r}"
+            for k, v in stored.get("model", {}).items()
+            if current["model"].get(k) != v
+        ]
+        old_scale = stored.get("data", {}).get("scale")
+        if old_scale is not None and old_scale != self.cfg.data.scale:
+            diffs.append(f"data.scale: checkpoint {old_scale!r}, current {self.cfg.data.scale!r}")
+        if diffs:
+            raise UserError(
+                f"{weights}: checkpoint of another model configuration ({'; '.join(diffs)}); "
+                "resume with the run's own config or choose another --out"
+            )
 
     def export(self) -> Path:
-        raise NotImplementedError
+        """Write ``RUN/generator.safetensors`` (G only, with metadata: what ``dsgan degrade`` /
+        ``dsgan upscale`` load)."""
+        path = Path(self.cfg.out) / "generator.safetensors"
+        if self.rank == 0:
+            g = self._nets()["g"]
+            config = self.cfg.model_dump_json()
+            ckpt.save_weights(path, self.step, {"g": g}, f"{self.kind}-generator", config)
+        self.run.close()
+        return path
 
     def _total(self) -> int:
         """Steps the run ends at."""

@@ -52,6 +52,8 @@ class SRTrainer(TrainLoop):
     """Trains RRDBNet (and the VGG-style D) per ``cfg``; ``resume`` continues the run."""
 
     desc = "dsgan sr-train"
+    kind = "sr"
+    kind_name = "an SR one"
 
     def __init__(self, cfg: SRConfig, resume: bool = False, on_error: str = "skip") -> None:
         self.cfg = cfg
@@ -122,49 +124,17 @@ class SRTrainer(TrainLoop):
     def _nets(self) -> dict[str, torch.nn.Module]:
         return {"g": self.g, "d": self.d} if self.d is not None else {"g": self.g}
 
-    def _state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "step": self.step,
-            "phase": self.phase,
-            "rng": ckpt.rng_state(),
-            "opt_g": self.opt_g.state_dict(),
-            "sched_g": self.sched_g.state_dict(),
-        }
-        if self.opt_d is not None and self.sched_d is not None:
-            state["opt_d"] = self.opt_d.state_dict()
-            state["sched_d"] = self.sched_d.state_dict()
-        return state
+    def _stateful(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"opt_g": self.opt_g, "sched_g": self.sched_g}
+        if self.opt_d is not None and self.sched_d is not None:  # the gan phase only
+            out.update(opt_d=self.opt_d, sched_d=self.sched_d)
+        return out
 
-    def save(self) -> Path:
-        return ckpt.save_checkpoint(
-            self.run.checkpoints,
-            self.step,
-            self._nets(),
-            self._state(),
-            kind="sr",
-            config_json=self.cfg.model_dump_json(),
-        )
+    def _extra_state(self) -> dict[str, Any]:
+        return {"phase": self.phase}
 
-    def _load(self, weights: Path, state_path: Path) -> None:
-        groups, meta = ckpt.read_weights(weights)
-        if meta.get("kind") != "sr":
-            raise UserError(f"{weights}: a {meta.get('kind')!r} checkpoint, not an SR one")
-        try:
-            for name, net in self._nets().items():
-                ckpt.unwrap(net).load_state_dict(groups[name])
-        except (KeyError, RuntimeError) as exc:
-            raise UserError(
-                f"{weights}: does not match this model configuration ({str(exc)[:300]})"
-            ) from exc
-        state = ckpt.read_state(state_path)
-        self.step = int(state["step"])
-        self._set_phase(str(state["phase"]))
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.sched_g.load_state_dict(state["sched_g"])
-        if self.opt_d is not None and self.sched_d is not None:
-            self.opt_d.load_state_dict(state["opt_d"])
-            self.sched_d.load_state_dict(state["sched_d"])
-        ckpt.set_rng_state(state["rng"])
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self._set_phase(str(state["phase"]))  # fresh optimisers of that phase, then restored
 
     # ----------------------------------------------------------------- the step
     def _prepare(self, lr_u8: torch.Tensor, hr_u8: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -289,15 +259,6 @@ class SRTrainer(TrainLoop):
         self.g.train()
         up = F.interpolate(lr[:4].float(), scale_factor=self.cfg.data.scale, mode="nearest")
         self.run.save_grid(self.step, [[up[i], sr[i], hr[i]] for i in range(sr.shape[0])])
-
-    def export(self) -> Path:
-        """Write ``RUN/generator.safetensors`` (G only, with metadata) for ``dsgan upscale``."""
-        path = Path(self.cfg.out) / "generator.safetensors"
-        ckpt.save_weights(
-            path, self.step, {"g": self.g}, "sr-generator", self.cfg.model_dump_json()
-        )
-        self.run.close()
-        return path
 
 
 def train(cfg: SRConfig, resume: bool = False, on_error: str = "skip") -> Path:
