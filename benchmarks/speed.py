@@ -372,7 +372,7 @@ def write_markdown(summary: dict[str, Any], path: Path) -> None:
     block = f"""## {m["device_name"]} ({summary["device"]})
 
 - command: `{summary["command"]}`
-- commit {summary["commit"]}, {summary["date"]}; {m["platform"]}, {m["cpu_count"]} CPUs,
+- commit {summary["commit"]}, {summary["date"]}; {m["platform"]}, {m["cpus"]} CPUs,
   torch {m["torch"]} ({m["torch_threads"]} threads)
 - training (batch {t["batch_size"]}, LR crop {t["crop_lr"]}, amp {t["amp"]}, compile {t["compile"]},
   {t["rounds"]} interleaved rounds): reference {t["reference_s_per_it"]:.3f} s/it, fast

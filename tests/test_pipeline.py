@@ -90,11 +90,12 @@ def test_pipeline_config_errors(tmp_path, capsys) -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("out={hr}/pipe", "out {hr}/pipe is inside the dsgan.data.hr folder"),
-        ("upscale.input={out}/3_sr", "the upscale.input folder {out}/3_sr is inside out"),
-        ("upscale.input={out}", "out {out} is inside the upscale.input folder {out}"),
+        ("out={hr}/pipe", "out (1_dsgan) {hr}/pipe/1_dsgan is inside the dsgan.data.hr folder"),
+        ("upscale.input={out}/3_sr", "out (3_sr) {out}/3_sr is inside the upscale.input folder"),
+        ("upscale.input={out}", "out (1_dsgan) {out}/1_dsgan is inside the upscale.input folder"),
         ("upscale.input={tmp}/nowhere", "upscale.input: {tmp}/nowhere: folder does not exist"),
         ("degrade.input={tmp}/test/img_000.png", "is not a folder"),
+        ("degrade.input={tmp}/dup", "would both be written as img_000.png"),
     ],
 )
 def test_pipeline_paths_are_checked_before_any_stage(
@@ -102,6 +103,8 @@ def test_pipeline_paths_are_checked_before_any_stage(
 ) -> None:
     """A path mistake of any stage is refused before stage 1 trains, and nothing is written."""
     config = tiny_pipeline(tmp_path, make_images)
+    make_images(tmp_path / "dup", 1, 24)
+    make_images(tmp_path / "dup", 1, 24, ext=".jpg")  # img_000.png and img_000.jpg
     names = {"hr": tmp_path / "hr", "out": tmp_path / "pipe", "tmp": tmp_path}
     (tmp_path / "pipe").mkdir()  # an existing (empty) output folder is fine
     before = sorted(tmp_path.rglob("*"))
@@ -109,6 +112,19 @@ def test_pipeline_paths_are_checked_before_any_stage(
     assert code == 2
     assert message.format(**names) in capsys.readouterr().err
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_pipeline_out_may_hold_its_inputs(tmp_path, make_images, capsys) -> None:
+    """``out: .`` beside ``data/``: the stages write only their own folders, so that is fine."""
+    config = tiny_pipeline(tmp_path, make_images)
+    code = main(["pipeline", "--config", str(config), "--set", f"out={tmp_path}", "--dry-run"])
+    assert code == 0
+    from dsgan.config.base import load_config
+    from dsgan.config.pipeline import PipelineConfig
+    from dsgan.workflows.pipeline import check_paths
+
+    cfg = load_config(PipelineConfig, config, {"out": str(tmp_path)})
+    check_paths(cfg)  # no error: hr/ and test/ lie in out, but in no stage folder
 
 
 def test_pipeline_dsgan_section_starts_from_a_preset(tmp_path, make_images, capsys) -> None:

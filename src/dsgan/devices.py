@@ -6,9 +6,6 @@ import torch
 
 from dsgan.errors import UserError
 
-#: device types dsgan runs on
-COMPUTE_DEVICES = ("cpu", "cuda", "mps")
-
 
 def resolve_device(name: str = "auto") -> torch.device:
     """Return the torch device for ``name`` (``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
@@ -22,8 +19,10 @@ def resolve_device(name: str = "auto") -> torch.device:
         device = torch.device(name)
     except RuntimeError as exc:
         raise UserError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from exc
-    if device.type not in COMPUTE_DEVICES:  # e.g. meta: holds no data, cannot train or infer
-        raise UserError(f"--device {name}: not a device that computes; use auto, cpu, cuda or mps")
+    if device.type == "meta":  # holds no data: cannot train or infer
+        raise UserError(
+            f"--device {name}: holds no data, nothing can run on it; use auto, cpu, cuda or mps"
+        )
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {name}: CUDA is not available here; use --device cpu or auto")
     if device.type == "mps" and not torch.backends.mps.is_available():

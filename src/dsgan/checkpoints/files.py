@@ -103,8 +103,8 @@ def latest_checkpoint(folder: Path) -> tuple[Path, Path] | None:
             raise ValueError("file names expected")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(
-            f"damaged checkpoint: {pointer} (not a checkpoint pointer: {exc}); delete it and "
-            "resume with --resume to use the newest complete checkpoint"
+            f"damaged checkpoint: {pointer} (not a checkpoint pointer: {exc}); delete it: a "
+            "resume then starts from the newest complete checkpoint"
         ) from exc
     weights, state = folder / names[0], folder / names[1]
     if not (weights.is_file() and state.is_file()):
@@ -154,7 +154,7 @@ def build_checked(path: Path, build: Callable[[], torch.nn.Module], state: dict)
         with torch.device("meta"):
             shell = build()
     except (ValueError, TypeError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
-        raise DamagedCheckpoint(path, f"its stored architecture is invalid: {exc}") from exc
+        raise DamagedCheckpoint(path, f"its stored config is invalid: {exc}") from exc
     want = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
     have = {k: tuple(v.shape) for k, v in state.items()}
     if want != have:

@@ -24,7 +24,6 @@ from dsgan.checkpoints.files import (
     latest_checkpoint,
     read_weights,
 )
-from dsgan.config.dsgan import ModelConfig
 from dsgan.errors import UserError
 from dsgan.models.dsgan import Generator, generator_from_config
 from dsgan.models.rrdb import RRDBNet
@@ -79,8 +78,9 @@ def _dsgan_from_safetensors(path: Path) -> tuple[Generator, dict[str, Any]]:
     def build() -> Generator:
         if not isinstance(model, dict):
             raise TypeError("its model section is not a mapping")
-        known = {k: v for k, v in model.items() if k in ModelConfig.model_fields}
-        return generator_from_config(ModelConfig.model_validate(known).model_dump())  # ranges
+        # as stored (files of older versions load as they did); build_checked compares the
+        # declared shapes with the weights' on the meta device before anything is allocated
+        return generator_from_config(model)
 
     g = build_checked(path, build, groups["g"])
     assert isinstance(g, Generator)

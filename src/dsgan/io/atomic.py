@@ -32,6 +32,8 @@ WRITE_ERRORS = {
     errno.EPERM: "operation not permitted; choose a writable output folder",
     errno.EISDIR: "a folder is in the way; remove it or choose another output",
     errno.ENOTDIR: "a file is in the way of its folder; remove it or choose another output",
+    # mkdir(exist_ok=True) of a folder whose name a file has taken
+    errno.EEXIST: "a file is in the way of its folder; remove it or choose another output",
 }
 
 
@@ -83,15 +85,17 @@ def write_error(path: Path, exc: BaseException, what: str = "file") -> BaseExcep
     return exc
 
 
-def remove_stale_temporaries(folder: Path) -> int:
-    """Remove the hidden ``.*.tmp`` files a killed writer left in ``folder`` (not recursive).
+def remove_stale_temporaries(folder: Path, names: list[str] | None = None) -> int:
+    """Remove the hidden temporaries (``.NAME.XXXX.tmp``) a killed :func:`write_atomic` left in
+    ``folder`` (not recursive): for the files ``names`` only (glob patterns), or all of them.
 
     Only for folders one process writes (a locked run directory): elsewhere another process may
     be writing one of them right now. Returns how many were removed."""
     n = 0
     if folder.is_dir():
-        for tmp in folder.glob(".*.tmp"):
-            if tmp.is_file():
-                tmp.unlink(missing_ok=True)
-                n += 1
+        for pattern in names or ["*"]:
+            for tmp in folder.glob(f".{pattern}.*.tmp"):
+                if tmp.is_file():
+                    tmp.unlink(missing_ok=True)
+                    n += 1
     return n

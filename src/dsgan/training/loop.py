@@ -35,7 +35,7 @@ from dsgan.errors import UserError
 from dsgan.io.atomic import remove_stale_temporaries
 from dsgan.training.common import FaultCounter, StopFlag, rollback_target
 from dsgan.training.health import HealthMonitor
-from dsgan.training.rundir import RunDir, trim_metrics
+from dsgan.training.rundir import RUN_FILES, RunDir, trim_metrics
 from dsgan.training.runlock import RunLock
 
 log = logging.getLogger(__name__)
@@ -219,8 +219,10 @@ class TrainLoop:
                 "or choose another --out"
             )
         if self.rank == 0:  # hidden temporaries of a killed run (we hold the lock)
-            for sub in (out, folder, out / "images"):
-                remove_stale_temporaries(sub)
+            remove_stale_temporaries(folder)  # the run's own folders: all of them
+            remove_stale_temporaries(out / "images")
+            # the run directory itself may be shared (--out .): only the run's files
+            remove_stale_temporaries(out, list(RUN_FILES))
 
     def _rollback(self) -> None:
         self._load(*rollback_target(self.run.checkpoints, self.rollbacks, self.faults.consecutive))

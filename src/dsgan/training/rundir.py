@@ -26,6 +26,9 @@ from dsgan.config.base import dump_config
 from dsgan.io.atomic import write_text_atomic
 from dsgan.io.images import save_image
 
+#: the files a run writes in its top folder (their hidden temporaries are removed on resume)
+RUN_FILES = ("config.yaml", "metrics.jsonl", "health.json", "generator.safetensors", "train.lock")
+
 
 class RunDir:
     """Writes the files of one training run; inactive (writes nothing) on non-zero ranks."""

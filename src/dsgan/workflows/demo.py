@@ -124,7 +124,11 @@ def run_demo(
         base=load_preset(RECIPE),
     )
     generator_path = train_or_resume(
-        "demo", run_dir, lambda resume: DSGANTrainer(cfg, resume=resume).train(), quiet=True
+        "demo",
+        run_dir,
+        lambda resume: DSGANTrainer(cfg, resume=resume).train(),
+        iterations=iterations,  # a rerun with more --iterations trains on
+        quiet=True,
     )
     g, _ = load_generator(generator_path)
     degraded = out / "heldout_dsgan_lr"

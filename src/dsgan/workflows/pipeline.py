@@ -18,17 +18,20 @@ from pathlib import Path
 from dsgan.config.pipeline import PipelineConfig
 from dsgan.devices import resolve_device
 from dsgan.errors import UserError
+from dsgan.io.atomic import write_text_atomic
 from dsgan.io.images import list_images
-from dsgan.io.outputs import check_output_folder
+from dsgan.io.outputs import check_output_folder, check_unique_stems
 from dsgan.workflows.runs import train_or_resume
 
 STAGES = ("1_dsgan", "2_pairs", "3_sr", "4_upscaled")
 
 
 def check_paths(cfg: PipelineConfig) -> None:
-    """Every input of every stage exists and holds images, and ``out`` neither lies inside an
-    input nor holds one, checked before the first stage runs (so a mistake in stage 4's paths
-    is not found after hours of training).
+    """Every input of every stage exists and holds images (the folders a stage writes from:
+    without two files of one stem), and no stage folder (``out/1_dsgan`` ...) lies inside an
+    input or holds one; checked before the first stage runs, so a mistake in a later stage's
+    paths is not found after hours of training. (``out`` itself may hold the inputs, e.g.
+    ``out: .`` beside ``data/``.)
 
     Raises:
         UserError: naming the config key and the fix.
@@ -41,13 +44,19 @@ def check_paths(cfg: PipelineConfig) -> None:
         "upscale.input": cfg.upscale.input,
     }
     check_output_folder(None, Path(cfg.out), flag="out")
+    # the folders whose files become outputs named by stem (stage 2: degrade, stage 4: upscale)
+    named_outputs = {cfg.degrade.input or cfg.dsgan.data.hr, cfg.upscale.input}
     for key, folder in inputs.items():
         if folder is None:
             continue
-        check_output_folder(Path(folder), Path(cfg.out), flag="out", input_flag=key)
+        for stage in STAGES:
+            where = Path(cfg.out) / stage
+            check_output_folder(Path(folder), where, flag=f"out ({stage})", input_flag=key)
         if key != "sr.data.val":  # a validation folder holds HR/ and LR/, checked by sr-train
             try:
-                list_images(folder)
+                files = list_images(folder)
+                if folder in named_outputs:
+                    check_unique_stems(files)
             except UserError as exc:
                 raise UserError(f"{key}: {exc}") from None
 
@@ -85,7 +94,7 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
         )
         counts = degrade_folder(g, hr, pairs, opts, device)
         print(f"[degrade] {counts} -> {pairs}")
-        done.write_text(json.dumps(counts))
+        write_text_atomic(done, json.dumps(counts))
 
     data = cfg.sr.data.model_copy(update={"pairs": pairs, "lr": None, "hr": None})
     scfg = cfg.sr.model_copy(update={"out": dirs["3_sr"], "device": cfg.device, "data": data})
