@@ -21,7 +21,8 @@ def test_train_without_a_preset_uses_the_camera_recipe(tmp_path: Path, capsys) -
     cfg = _dry_run(capsys, "--hr", str(tmp_path))
     model = cfg["model"]
     assert model["codec"] == "jpeg" and model["codec_gate"] is True
-    assert model["blur"] > 0 and model["signal_noise"] is True
+    # no learned blur stage (measured: it over-blurred a camera mixture), sensor noise kept
+    assert model["blur"] == 0 and model["signal_noise"] is True
     assert model["output"] == "residual" and model["noise_channels"] == 3
     assert cfg["loss"]["w_col"] == 0.1 and cfg["loss"]["d_batch"] == "joint"
 

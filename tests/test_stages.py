@@ -111,20 +111,26 @@ def test_codec_gate_learns_to_switch_off_and_on() -> None:
         assert (float(codec.gate) > 0.9) if want_on else (float(codec.gate) < 0.1)
 
 
-def test_camera_generator_starts_near_the_identity_and_orders_its_stages() -> None:
-    cfg = load_config(DSGANConfig, base=load_preset("camera"))
+@pytest.mark.parametrize("blur", [0, 4])  # the shipped camera preset (0), and with model.blur
+def test_camera_generator_starts_near_the_identity_and_orders_its_stages(blur: int) -> None:
+    cfg = load_config(DSGANConfig, overrides={"model.blur": blur}, base=load_preset("camera"))
     g = Generator(**{k: v for k, v in cfg.model.model_dump().items() if k != "d_channels"})
-    assert g.blur is not None and g.sensor is not None and g.codec is not None
-    assert g.receptive_radius == 2 + 2 * 8 + g.blur.radius
+    assert g.sensor is not None and g.codec is not None
+    assert (g.blur is None) == (blur == 0)
+    assert g.receptive_radius == 2 + 2 * 8 + (g.blur.radius if g.blur is not None else 0)
     torch.manual_seed(0)
     x = torch.rand(2, 3, 32, 32)
     out = g(x, codec_offset=None)  # stages before the codec: blur ~ none, noise ~ 1 grey level
     assert float((out - x).std() * 255) < 3.0
     names = {id(p) for p in stage_parameters(g)}
-    assert id(g.blur.sigma_param) in names and id(g.codec.gate_logit) in names
+    assert id(g.codec.gate_logit) in names and id(g.sensor.log_shot) in names
+    assert g.blur is None or id(g.blur.sigma_param) in names
     assert id(g.codec.quality_logit) not in names  # the finite difference's, not autograd's
     values = stage_values(g)
-    assert set(values) == {"stage/blur_sigma", "stage/noise_mid", "codec/quality", "codec/gate"}
+    want = {"stage/noise_mid", "codec/quality", "codec/gate"} | (
+        {"stage/blur_sigma"} if blur else set()
+    )
+    assert set(values) == want
     assert float(values["codec/gate"]) == pytest.approx(0.5)
 
 
