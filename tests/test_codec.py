@@ -232,7 +232,9 @@ def test_a_positive_slope_lowers_the_quality_and_d_keeps_its_statistics(
     over = {"model.output": "residual", "model.codec": "jpeg", "optim.codec_lr": 0.05}
     t = tiny_dsgan({**over, "iterations": 3})
     before = {k: v.clone() for k, v in t.d.state_dict().items()}
-    slope = t._quality_slope(torch.rand(3, 3, 8, 8), torch.rand(3, 3, 8, 8), t.highpass, (0, 0))
+    slope = t._quality_slope(
+        torch.rand(3, 3, 8, 8), torch.rand(3, 3, 8, 8), t.loss.highpass, (0, 0)
+    )
     assert torch.isfinite(slope)
     assert all(torch.equal(before[k], v) for k, v in t.d.state_dict().items())
     monkeypatch.setattr(trainer_module, "quality_slope", lambda *a, **k: torch.tensor(1.0))

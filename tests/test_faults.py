@@ -60,7 +60,7 @@ def test_nan_steps_are_skipped_and_rolled_back(tmp_path, make_images, caplog):
     # calls 0-5 are steps 0-5 (fine); calls 6..11: six NaN G losses in a row after the step-4
     # checkpoint -> 5 skips, a rollback to step 4, one more skip, then training goes on
     bad = set(range(6, 12))
-    trainer.color = _NaNColor(trainer.color, bad)
+    trainer.loss.color = _NaNColor(trainer.loss.color, bad)
     with caplog.at_level(logging.WARNING):
         out = trainer.train()
     text = caplog.text
@@ -69,7 +69,7 @@ def test_nan_steps_are_skipped_and_rolled_back(tmp_path, make_images, caplog):
     assert text.count("step skipped") == len(bad)
     assert trainer.step == 12
     # every skipped step was redone, and steps 4-5 once more after the rollback
-    assert trainer.color.calls == 12 + len(bad) + 2
+    assert trainer.loss.color.calls == 12 + len(bad) + 2
     groups, meta = ckpt.read_weights(out)
     assert meta["step"] == "12"
     assert all(torch.isfinite(t).all() for t in groups["g"].values())
@@ -81,7 +81,7 @@ def test_nan_steps_are_skipped_and_rolled_back(tmp_path, make_images, caplog):
 def test_nan_before_any_checkpoint_is_a_clear_error(tmp_path, make_images):
     make_images(tmp_path / "hr", 2, 20)
     trainer = DSGANTrainer(_cfg(tmp_path))
-    trainer.color = _NaNColor(trainer.color, None)
+    trainer.loss.color = _NaNColor(trainer.loss.color, None)
     with pytest.raises(UserError, match=r"diverged .* before any checkpoint"):
         trainer.train()
 
@@ -89,7 +89,7 @@ def test_nan_before_any_checkpoint_is_a_clear_error(tmp_path, make_images):
 def test_recurring_faults_give_up_instead_of_looping(tmp_path, make_images):
     make_images(tmp_path / "hr", 2, 20)
     trainer = DSGANTrainer(_cfg(tmp_path))
-    trainer.color = _NaNColor(trainer.color, set(range(4, 10_000)))  # NaN from step 4 on
+    trainer.loss.color = _NaNColor(trainer.loss.color, set(range(4, 10_000)))  # NaN from step 4 on
     with pytest.raises(UserError, match="keeps diverging"):
         trainer.train()
     assert trainer.rollbacks == {"step_00000004.safetensors": MAX_ROLLBACKS}

@@ -26,10 +26,9 @@ from dsgan.config.dsgan import DSGANConfig
 from dsgan.data.dsgan_data import DSGANDataset
 from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
-from dsgan.losses import AdversarialLoss, ColorLoss, build_perceptual_loss
+from dsgan.losses.dsgan import DSGANLoss
 from dsgan.models.codec import MACROBLOCK
 from dsgan.models.dsgan import Discriminator, Generator, block_phase, generator_from_config
-from dsgan.ops.filters import HighPass, LowPass
 from dsgan.ops.resize import imresize
 from dsgan.training import distributed as distrib
 from dsgan.training.codec_step import frozen_batchnorm_stats, quality_slope
@@ -110,15 +109,7 @@ class DSGANTrainer(TrainLoop):
         self.mem = mem
         self.g_run, self.d_run = self._wrap(self.g), self._wrap(self.d)
         lc = cfg.loss
-        self.highpass = HighPass(lc.filter, lc.kernel_size).to(self.device)
-        self.lowpass = LowPass(lc.filter, lc.kernel_size).to(self.device)
-        self.color = ColorLoss(lc.filter, lc.kernel_size).to(self.device)
-        self.perceptual = build_perceptual_loss(
-            lc.perceptual if lc.w_per > 0 else "none", lc.perceptual_weights
-        )
-        if self.perceptual is not None:
-            self.perceptual = self.perceptual.to(self.device)
-        self.adv = AdversarialLoss(lc.gan, lc.gp_weight)
+        self.loss = DSGANLoss(lc).to(self.device)  # the objective (losses/dsgan.py)
         self.stage_params = stage_parameters(self.g)  # optim.stage_lr's group
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
         self.step = 0
@@ -225,7 +216,7 @@ class DSGANTrainer(TrainLoop):
         ``float()`` them when logging), or None if the step was skipped (non-finite)."""
         lc, dev = self.cfg.loss, self.device
         g, d = self.g_run, self.d_run
-        hp = self.highpass if lc.highpass else (lambda t: t)
+        hp = self.loss.d_input
         warm = self.step < self.cfg.optim.warmup_identity
         g_params = [p for p in self.g.parameters() if p.requires_grad]  # not the codec quality
         d_params = list(self.d.parameters())
@@ -268,16 +259,13 @@ class DSGANTrainer(TrainLoop):
             with autocast(dev, self.amp):  # once: D's loss and G's texture loss
                 real_hp = hp(real)  # also the codec's finite difference's
                 d_real, d_fake = self.d_logits(real_hp, hp(xd))
-            loss_d = self.adv.discriminator(d_real, d_fake)
-            if lc.gan == "wgan-gp":
-                out["loss/d_gp"] = self.adv.gradient_penalty(lambda t: d(hp(t)), real, xd)
-                loss_d = loss_d + out["loss/d_gp"]
+            out.update(self.loss.discriminator(d_real, d_fake, lambda t: d(hp(t)), real, xd))
+            loss_d = out["loss/d"]
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward(inputs=d_params, retain_graph=True)
             if not self._finite(loss_d, self._grad_norms(d_params)):
                 return None
-            out.update({"loss/d": loss_d, "d/real": d_real.mean(), "d/fake": d_fake.mean()})
-            out["loss/tex"] = self.adv.generator(d_fake, d_real.detach())
+            out.update({"d/real": d_real.mean(), "d/fake": d_fake.mean()})
             if codec is not None:  # before D's update: the slope of the same loss
                 # float32: under bf16 autocast, coded outputs two quality units apart would
                 # differ by little more than bf16's rounding
@@ -285,12 +273,13 @@ class DSGANTrainer(TrainLoop):
                 out["codec/slope"] = slope
             # with color_mean, the colour of the noise-averaged output: the noise's own low-pass
             # leakage is not penalised (measured: it pushed G's noise to high frequencies)
-            out["loss/col"] = self.color(xd32 if xd_mean is None else xd_mean, xb)
-            loss_g = lc.w_col * out["loss/col"] + lc.w_tex * out["loss/tex"]
-            if self.perceptual is not None:
-                with autocast(dev, self.amp):
-                    out["loss/per"] = self.perceptual(xd, xb).float()
-                loss_g = loss_g + lc.w_per * out["loss/per"]
+            colour_of = xd32 if xd_mean is None else xd_mean
+            out.update(
+                self.loss.generator(
+                    xd, colour_of, xb, d_fake, d_real, lambda: autocast(dev, self.amp)
+                )
+            )
+            loss_g = out["loss/g"]
         out["loss/g"] = loss_g
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward(inputs=g_params)
@@ -324,7 +313,7 @@ class DSGANTrainer(TrainLoop):
         def loss_of(coded: torch.Tensor) -> torch.Tensor:
             with autocast(self.device, self.amp):
                 d_real, d_fake = self.d_logits(real_hp, hp(coded))
-            return self.adv.generator(d_fake, d_real)
+            return self.loss.adv.generator(d_fake, d_real)
 
         assert self.g.codec is not None
         with frozen_batchnorm_stats(self.d):
@@ -378,9 +367,9 @@ class DSGANTrainer(TrainLoop):
                     xb[i],
                     xd[i],
                     real[j],
-                    self.lowpass(xd[i : i + 1])[0],
-                    (self.highpass(xd[i : i + 1])[0] * 4 + 0.5),
-                    (self.highpass(real[j : j + 1])[0] * 4 + 0.5),
+                    self.loss.lowpass(xd[i : i + 1])[0],
+                    (self.loss.highpass(xd[i : i + 1])[0] * 4 + 0.5),
+                    (self.loss.highpass(real[j : j + 1])[0] * 4 + 0.5),
                 ]
             )
         self.run.save_grid(self.step, rows)
