@@ -134,7 +134,8 @@ def test_pipeline_dsgan_section_starts_from_a_preset(tmp_path, make_images, caps
     assert main(["pipeline", "--config", str(path), "--dry-run"]) == 0
     default = yaml.safe_load(capsys.readouterr().out)
     assert default["preset"] == "camera"
-    assert default["dsgan"]["model"]["codec"] == "jpeg" and default["dsgan"]["model"]["blur"] > 0
+    model = default["dsgan"]["model"]
+    assert model["codec"] == "jpeg" and model["codec_gate"] and model["signal_noise"]
     assert default["dsgan"]["model"]["n_res_blocks"] == 1  # the YAML over the preset
     assert main(["pipeline", "--config", str(path), "--set", "preset=paper", "--dry-run"]) == 0
     paper = yaml.safe_load(capsys.readouterr().out)

@@ -254,14 +254,14 @@ def test_dsgan_set_overrides_every_variant_and_keys_its_own_run(tmp_path: Path) 
     (data / "val").mkdir()
     base = ["--data", str(data), "--device", "cpu", "--variants", "camera", "--modes", "same"]
     plain = quality.parse_args(base)
-    ablated = quality.parse_args([*base, "--dsgan-set", "model.blur=0", "--dsgan-set", "seed=3"])
-    assert ablated.dsgan_set == {"model.blur": 0, "seed": 3}  # YAML values: ints, not strings
+    ablated = quality.parse_args([*base, "--dsgan-set", "model.blur=4", "--dsgan-set", "seed=3"])
+    assert ablated.dsgan_set == {"model.blur": 4, "seed": 3}  # YAML values: ints, not strings
     sets = {"source": tmp_path / "src", "unpaired_hr": tmp_path / "hr", "unpaired_lr": tmp_path}
     b = quality.Budget()
     job_p = quality.dsgan_jobs(sets, tmp_path, "x", b, plain, 1)["dsgan-same-camera"]
     job_a = quality.dsgan_jobs(sets, tmp_path, "x", b, ablated, 1)["dsgan-same-camera"]
-    assert job_p["overrides"]["model.blur"] == 4  # the preset's blur
-    assert job_a["overrides"]["model.blur"] == 0 and job_a["overrides"]["seed"] == 3
+    assert job_p["overrides"]["model.blur"] == 0  # the preset's (no blur stage)
+    assert job_a["overrides"]["model.blur"] == 4 and job_a["overrides"]["seed"] == 3
     assert job_a["out"] != job_p["out"]  # an ablation never reuses the plain variant's run
     with pytest.raises(SystemExit):
         quality.parse_args([*base, "--dsgan-set", "model.blur"])
