@@ -1,13 +1,7 @@
 """``dsgan pipeline``: from unpaired image folders to a trained SR model in one command.
 
-Stages, each in its own folder under ``out`` and each resumable (rerun the same command):
-
-1. ``1_dsgan``: train DSGAN (skipped once ``generator.safetensors`` exists; else resumes from the
-   latest checkpoint);
-2. ``2_pairs``: degrade the HR images into LR/HR pairs (existing files are kept; ``.done`` marks
-   completion);
-3. ``3_sr``: train the SR model on the pairs (as stage 1);
-4. ``4_upscaled``: super-resolve ``upscale.input`` if given.
+Parses the config (preset, ``--config``, ``--set``) and runs the stages of
+:mod:`dsgan.workflows.pipeline`, which documents them.
 """
 
 from __future__ import annotations
