@@ -97,6 +97,13 @@ class LossConfig(StrictModel):
         description="D's forward on real and fake high-passes: two batches (the authors'; each"
         " BatchNorm normalises real and fake by their own statistics) or one joint batch",
     )
+    w_id: float = Field(
+        0.0,
+        ge=0,
+        description="identity prior: weight of L1 between the high-passes of the noise-averaged"
+        " output (mean of G(x, n) and G(x, -n)) and of x, so what G changes deterministically"
+        " (blur, sharpening, the codec) costs and noise does not; 0 = off (the paper)",
+    )
     color_mean: bool = Field(
         False,
         description="colour loss on the mean of G(x, n) and G(x, -n) (needs model.noise_channels):"

@@ -7,6 +7,7 @@ on high-passes, D sees ``H(.)``), and optionally the whole image stays perceptua
 (VGG19 / LPIPS)::
 
     L_G = w_col * L1(L(G(x)), L(x)) + w_tex * adv_G(D(H(G(x))), D(H(real))) + w_per * per(G(x), x)
+          [+ w_id * L1(H(mean_n G(x, n)), H(x))]   (identity prior, not in the paper)
     L_D = adv_D(D(H(real)), D(H(G(x)))) [+ WGAN-GP's penalty]
 
 The trainer (:class:`dsgan.training.dsgan_trainer.DSGANTrainer`) calls D and orders the updates;
@@ -74,12 +75,16 @@ class DSGANLoss(nn.Module):
         d_fake: torch.Tensor,
         d_real: torch.Tensor,
         autocast: Callable[[], AbstractContextManager],
+        fake_mean: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """G's loss ``loss/g`` and its terms ``loss/tex``, ``loss/col`` (and ``loss/per``).
+        """G's loss ``loss/g`` and its terms ``loss/tex``, ``loss/col`` (and ``loss/per``,
+        ``loss/id``).
 
         ``fake``: G(x) as G made it (autocast dtype); ``fake_for_colour``: the float32 image the
         colour loss compares (G(x), or the mean of an antithetic pair with ``color_mean``);
-        ``clean``: x; ``autocast``: the trainer's autocast context for the perceptual network.
+        ``clean``: x; ``autocast``: the trainer's autocast context for the perceptual network;
+        ``fake_mean``: the float32 mean of G(x, n) and G(x, -n) for the identity prior
+        (``w_id``; G(x) for a G without noise input).
         """
         c = self.cfg
         out = {
@@ -91,5 +96,9 @@ class DSGANLoss(nn.Module):
             with autocast():
                 out["loss/per"] = self.perceptual(fake, clean).float()
             loss = loss + c.w_per * out["loss/per"]
+        if c.w_id > 0:
+            assert fake_mean is not None, "loss.w_id needs the noise-averaged output"
+            out["loss/id"] = (self.highpass(fake_mean) - self.highpass(clean)).abs().mean()
+            loss = loss + c.w_id * out["loss/id"]
         out["loss/g"] = loss
         return out

@@ -233,7 +233,8 @@ class DSGANTrainer(TrainLoop):
             offset = (oy, ox)
         xd_mean = None
         with autocast(dev, self.amp):
-            if lc.color_mean and not warm:  # antithetic pair in one batch: G(x, n), G(x, -n)
+            pair = (lc.color_mean or lc.w_id > 0) and self.cfg.model.noise_channels > 0
+            if pair and not warm:  # antithetic pair in one batch: G(x, n), G(x, -n)
                 n = torch.randn(
                     xb.shape[0], self.cfg.model.noise_channels, *xb.shape[2:], device=dev
                 )
@@ -273,10 +274,16 @@ class DSGANTrainer(TrainLoop):
                 out["codec/slope"] = slope
             # with color_mean, the colour of the noise-averaged output: the noise's own low-pass
             # leakage is not penalised (measured: it pushed G's noise to high frequencies)
-            colour_of = xd32 if xd_mean is None else xd_mean
+            colour_of = xd32 if xd_mean is None or not lc.color_mean else xd_mean
             out.update(
                 self.loss.generator(
-                    xd, colour_of, xb, d_fake, d_real, lambda: autocast(dev, self.amp)
+                    xd,
+                    colour_of,
+                    xb,
+                    d_fake,
+                    d_real,
+                    lambda: autocast(dev, self.amp),
+                    xd32 if xd_mean is None else xd_mean,
                 )
             )
             loss_g = out["loss/g"]
