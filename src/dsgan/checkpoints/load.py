@@ -4,7 +4,8 @@
   files, or the authors' released ``.pth`` (dict with ``model_g_state_dict``);
 * :func:`load_sr_model`: an SR generator (RRDBNet), from a run directory, one of our files, or a
   BasicSR / ESRGAN / Real-ESRGAN ``.pth`` or ``.safetensors``;
-* :func:`sr_init_state`: the SR weights ``sr-train --init`` starts from (either kind of SR file).
+* :func:`sr_init_state`: the SR weights ``sr-train --init`` starts from (either kind of SR file);
+* :func:`load_any_model`: either kind, told apart by the file (``dsgan export``).
 
 A run directory means its ``generator.safetensors``, else its latest checkpoint
 (:func:`resolve_source`). Pickles are read with ``weights_only=True``; a damaged file is one
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from dsgan.checkpoints.authors import load_authors_checkpoint
 from dsgan.checkpoints.esrgan import load_rrdb_state, rrdb_from_state
@@ -138,3 +141,28 @@ def sr_init_state(path: Path) -> dict:
         if "g" in groups and "conv_first.weight" in groups["g"]:
             return groups["g"]
     return load_rrdb_state(path)
+
+
+# ------------------------------------------------------------------ either kind
+def load_any_model(source: str | Path) -> tuple[str, Generator | RRDBNet, dict[str, Any]]:
+    """("dsgan" | "sr", the network in eval mode, its info) for a run directory or a file: our
+    ``.safetensors`` by their ``kind``; a ``.pth`` holding ``model_g_state_dict`` is the authors'
+    DSGAN, any other an ESRGAN-family SR model."""
+    path = resolve_source(source)
+    if path.suffix == ".safetensors":
+        _, meta = read_weights(path)
+        is_dsgan = str(meta.get("kind", "")).startswith("dsgan")
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise UserError(
+                f"{path}: cannot load safely ({type(exc).__name__}); only plain tensors are "
+                "accepted, never pickled code"
+            ) from exc
+        is_dsgan = isinstance(state, dict) and "model_g_state_dict" in state
+    if is_dsgan:
+        g, info = load_generator(path)
+        return "dsgan", g, info
+    net, info = load_sr_model(path)
+    return "sr", net, info

@@ -32,6 +32,7 @@ COMMANDS = (
     "pipeline",
     "evaluate",
     "inspect",
+    "export",
 )
 
 

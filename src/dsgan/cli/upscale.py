@@ -26,15 +26,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--overlap", type=int, default=32, help="context pixels around each tile (default 32)"
     )
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="torch (default) or onnxruntime: an .onnx from `dsgan export`, or any SR checkpoint "
+        "(exported on the fly); needs pip install 'dsgan[export]'",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from dsgan.checkpoints.load import load_sr_model
+    from dsgan.inference.backends import load_sr_backend
     from dsgan.inference.upscale import UpscaleOptions, upscale_folder
 
     if args.tile < 0 or args.overlap < 0 or args.batch_size < 1:
         raise UserError("--tile and --overlap must be >= 0, --batch-size >= 1")
-    model, info = load_sr_model(args.checkpoint)
+    dist_info, device = rank_and_device(args.device)
+    model, scale = load_sr_backend(args.checkpoint, args.backend, device)
     opts = UpscaleOptions(
         tile=args.tile,
         overlap=args.overlap,
@@ -42,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         on_error=args.on_error,
     )
-    dist_info, device = rank_and_device(args.device)
     counts = upscale_folder(
         model, args.input, args.output, opts, device, dist_info.rank, dist_info.world_size
     )
-    return report_counts(counts, args.output, dist_info, prefix=f"x{info['scale']}: ")
+    return report_counts(counts, args.output, dist_info, prefix=f"x{scale}: ")

@@ -1,4 +1,5 @@
-"""``dsgan upscale``: super-resolve a folder of photos with a trained RRDBNet.
+"""``dsgan upscale``: super-resolve a folder of photos with a trained RRDBNet (run by PyTorch, or
+exported and run by ONNX Runtime: :mod:`dsgan.inference.backends`).
 
 Images of the same size are batched; large images can be processed in tiles (each with ``overlap``
 LR pixels of context, see :func:`dsgan.ops.tiling.tiled_apply`). Outputs are ``<stem>.png``,
@@ -14,6 +15,7 @@ from typing import Literal
 
 import torch
 
+from dsgan.inference.backends import OnnxSR
 from dsgan.inference.folders import FolderOptions, FolderTask, run_folder
 from dsgan.io.images import load_image, save_image
 from dsgan.models.rrdb import RRDBNet
@@ -31,7 +33,7 @@ class UpscaleOptions:
 
 @torch.inference_mode()
 def upscale_batch(
-    model: RRDBNet, lr: torch.Tensor, tile: int = 0, overlap: int = 32
+    model: RRDBNet | OnnxSR, lr: torch.Tensor, tile: int = 0, overlap: int = 32
 ) -> torch.Tensor:
     """(N, 3, h, w) in [0, 1] -> (N, 3, h*s, w*s) in [0, 1], tiled when ``tile > 0``.
 
@@ -45,7 +47,7 @@ def upscale_batch(
 
 
 def upscale_folder(
-    model: RRDBNet,
+    model: RRDBNet | OnnxSR,
     input_dir: Path,
     output_dir: Path,
     opts: UpscaleOptions,

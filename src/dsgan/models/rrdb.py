@@ -118,9 +118,9 @@ class RRDBNet(nn.Module):
         h, w = x.shape[-2:]
         if self.unshuffle > 1:
             f = self.unshuffle
-            ph, pw = (-h) % f, (-w) % f
-            if ph or pw:
-                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+            # padded unconditionally (a zero pad is a no-op): an exported graph (ONNX) then
+            # pads any input size, not only the traced one's
+            x = F.pad(x, (0, (-w) % f, 0, (-h) % f), mode="replicate")
             x = F.pixel_unshuffle(x, f)
         feat = self.conv_first(x)
         feat = feat + self.conv_body(self.body(feat))
