@@ -113,3 +113,43 @@ def test_ranks_partition_the_files(tmp_path, make_images) -> None:
         written.append({p.name for p in out.glob("*.png")})
     assert written[0].isdisjoint(written[1])
     assert written[0] | written[1] == {p.stem + ".png" for p in (tmp_path / "in").glob("*.png")}
+
+
+@pytest.mark.parametrize("tile_batch", [2, 5, 64])
+def test_tile_batches_equal_one_tile_at_a_time(tile_batch) -> None:
+    """Tiles of one size stacked into one forward (edge tiles, smaller, in their own groups) give
+    the one-at-a-time result, for a batch of two images (each tile's two crops stay together)."""
+    torch.manual_seed(0)
+    net = RRDBNet.from_preset("small", scale=2, nb=1).eval()
+    x = torch.rand(2, 3, 30, 26)
+    one = upscale_batch(net, x, tile=8, overlap=6)
+    many = upscale_batch(net, x, tile=8, overlap=6, tile_batch=tile_batch)
+    assert (many - one).abs().max() <= 1e-5
+    assert not torch.equal(one[0], one[1])
+
+
+def test_bf16_and_channels_last_flags(tmp_path, make_images, run_cli) -> None:
+    """--amp bf16 --channels-last --tile-batch run and stay near fp32; flags that do not apply to
+    the chosen backend, or a tile batch of 0, are refused before any work."""
+    net = RRDBNet(nf=16, nb=1, gc=8, scale=2).eval()
+    model = tmp_path / "m.pth"
+    torch.save({"params": net.state_dict()}, model)
+    inp = tmp_path / "in"
+    make_images(inp, 2, 16)
+    base = ["upscale", "--checkpoint", str(model), "--input", str(inp), "--output"]
+    assert run_cli([*base, str(tmp_path / "fp32"), "--tile", "8"])[0] == 0
+    fast = [str(tmp_path / "bf16"), "--tile", "8", "--amp", "bf16", "--channels-last"]
+    assert run_cli([*base, *fast, "--tile-batch", "4"])[0] == 0
+    for name in ("img_000", "img_001"):
+        a, b = (
+            load_image(tmp_path / "fp32" / f"{name}.png"),
+            load_image(tmp_path / "bf16" / f"{name}.png"),
+        )
+        assert (a - b).abs().max() <= 0.05
+    for extra, msg in (
+        (["--backend", "onnxruntime", "--amp", "bf16"], "--backend torch only"),
+        (["--tile-batch", "0"], "--tile-batch >= 1"),
+    ):
+        code, _, err = run_cli([*base, str(tmp_path / "bad"), *extra])
+        assert code == 2 and msg in err
+        assert not (tmp_path / "bad").exists()

@@ -29,21 +29,42 @@ class UpscaleOptions:
     batch_size: int = 1
     overwrite: bool = False
     on_error: Literal["skip", "stop"] = "skip"
+    amp: Literal["off", "bf16"] = "off"  # bf16 autocast (PyTorch backend)
+    channels_last: bool = False  # NHWC memory format (PyTorch backend)
+    tile_batch: int = 1  # tiles per forward (ops/tiling.py)
 
 
 @torch.inference_mode()
 def upscale_batch(
-    model: RRDBNet | OnnxSR, lr: torch.Tensor, tile: int = 0, overlap: int = 32
+    model: RRDBNet | OnnxSR,
+    lr: torch.Tensor,
+    tile: int = 0,
+    overlap: int = 32,
+    amp: Literal["off", "bf16"] = "off",
+    channels_last: bool = False,
+    tile_batch: int = 1,
 ) -> torch.Tensor:
-    """(N, 3, h, w) in [0, 1] -> (N, 3, h*s, w*s) in [0, 1], tiled when ``tile > 0``.
+    """(N, 3, h, w) in [0, 1] -> (N, 3, h*s, w*s) float32 in [0, 1], tiled when ``tile > 0``.
 
     Tile and overlap are rounded up to multiples of the model's pixel-unshuffle factor (x2/x1), so
-    tiles stay aligned with the untiled computation.
+    tiles stay aligned with the untiled computation. ``amp`` bf16: the network runs under bf16
+    autocast (about 1e-2 from float32); ``channels_last``: input in NHWC memory format (the
+    model should be too). Both apply to a PyTorch model only. ``tile_batch``: tiles of one size
+    stacked into one forward (:func:`~dsgan.ops.tiling.tiled_apply`).
     """
     f = model.unshuffle
     tile = -(-tile // f) * f if tile > 0 else 0
     overlap = -(-overlap // f) * f
-    return tiled_apply(model, lr, tile, overlap, model.scale).clamp_(0, 1)
+    fn = model
+    if isinstance(model, torch.nn.Module) and (amp != "off" or channels_last):
+
+        def fn(x: torch.Tensor) -> torch.Tensor:
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(x.device.type, torch.bfloat16, enabled=amp == "bf16"):
+                return model(x).float()
+
+    return tiled_apply(fn, lr, tile, overlap, model.scale, tile_batch).clamp_(0, 1)
 
 
 def upscale_folder(
@@ -60,10 +81,15 @@ def upscale_folder(
     ``world_size``-th file from ``rank``). Returns the counts ``written``, ``existing`` (skipped,
     already there) and ``failed``."""
     model = model.to(device).eval()
+    if opts.channels_last and isinstance(model, torch.nn.Module):
+        model = model.to(memory_format=torch.channels_last)
 
     def process(paths: list[Path], items: list) -> list[torch.Tensor]:
         batch = torch.stack([img for img, _ in items]).to(device)
-        return list(upscale_batch(model, batch, opts.tile, opts.overlap).cpu().unbind(0))
+        out = upscale_batch(
+            model, batch, opts.tile, opts.overlap, opts.amp, opts.channels_last, opts.tile_batch
+        )
+        return list(out.cpu().unbind(0))
 
     task = FolderTask(
         desc="dsgan upscale",
