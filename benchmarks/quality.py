@@ -308,6 +308,9 @@ def sr_job(
         "val_every": 10 * b.sr_iterations,
     }
     out = keyed(folder.parent, folder.name, o)
+    # no moving average of G: at 1,500 iterations BasicSR's 0.999 would lag the training; and
+    # outside the key, so the runs made before the EMA existed (the same training) stay cached
+    o["ema"] = 0.0
     o["out"] = str(out)
     return {"kind": "sr", "out": str(out), "overrides": o, "threads": threads}
 

@@ -74,7 +74,8 @@ def test_gan_training_checkpoints_and_resumes(tmp_path, make_images) -> None:
     assert sr_train(pairs, split, "--iterations", "1", *args) == 2  # exists: needs --resume
     assert sr_train(pairs, split, "--iterations", "3", "--resume", *args) == 0
     groups, meta = read_weights(latest_checkpoint(split / "checkpoints")[0])
-    assert set(groups) == {"g", "d"} and meta["kind"] == "sr" and meta["step"] == "4"
+    # G, D and the moving average of G (ema 0.999 by default), which the export holds
+    assert set(groups) == {"g", "d", "g_ema"} and meta["kind"] == "sr" and meta["step"] == "4"
     for k, v in g_weights(straight).items():  # resuming continues the same stream exactly
         torch.testing.assert_close(g_weights(split)[k], v, rtol=1e-5, atol=1e-6)
     records = [json.loads(line) for line in (split / "metrics.jsonl").read_text().splitlines()]

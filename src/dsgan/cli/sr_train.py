@@ -33,6 +33,7 @@ FLAGS = {
     "init": "init",
     "perceptual": "loss.perceptual",
     "perceptual_weights": "loss.perceptual_weights",
+    "ema": "ema",
     **RUN_FLAGS,
 }
 
@@ -64,6 +65,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-fs", action="store_true", help="plain ESRGAN losses (no frequency separation)"
     )
+    ema = p.add_mutually_exclusive_group()
+    ema.add_argument(
+        "--ema",
+        type=float,
+        help="decay of the moving average of G that is validated and exported (default 0.999)",
+    )
+    ema.add_argument(
+        "--no-ema", action="store_true", help="no moving average: export the last weights"
+    )
     p.add_argument("--perceptual", choices=("vgg", "none"))
     p.add_argument("--perceptual-weights", type=Path, help="local torchvision VGG19 weight file")
     add_run_args(p, "runs/sr")
@@ -75,19 +85,34 @@ def run(args: argparse.Namespace) -> int:
         extra["loss.gan"] = False
     if args.no_fs:
         extra["loss.fs"] = False
+    if args.no_ema:
+        extra["ema"] = 0.0
     cfg = resolve_run_config(SRConfig, args, FLAGS, extra)
     if args.dry_run:
         print(dump_config(cfg), end="")
         return 0
     d = cfg.data
     check_run_dir(cfg.out, {"--pairs": d.pairs, "--lr": d.lr, "--hr": d.hr, "--val": d.val})
+    from dsgan.devices import resolve_device
+    from dsgan.training import distributed
     from dsgan.training.sr_trainer import SRTrainer
 
-    trainer = SRTrainer(cfg, resume=args.resume, on_error=args.on_error)
-    try:
-        path = trainer.train()
-    except KeyboardInterrupt:
-        print(stopped_message(NAME, trainer.step, cfg.out))
-        return 130
-    print(f"SR generator written to {path}")
+    # under torchrun: one process per device, DDP over the process group (docs/SPEED.md)
+    device = distributed.local_device(resolve_device(cfg.device))
+    with distributed.process_group(device) as dist_info:
+        trainer = SRTrainer(
+            cfg,
+            resume=args.resume,
+            on_error=args.on_error,
+            rank=dist_info.rank,
+            world_size=dist_info.world_size,
+        )
+        try:
+            path = trainer.train()
+        except KeyboardInterrupt:
+            if dist_info.is_main:
+                print(stopped_message(NAME, trainer.step, cfg.out))
+            return 130
+    if dist_info.is_main:
+        print(f"SR generator written to {path}")
     return 0

@@ -114,6 +114,13 @@ class SRConfig(StrictModel):
     optim: SROptimConfig = SROptimConfig()
     init: Path | None = Field(None, description="initial G weights (ours or BasicSR/ESRGAN .pth)")
     pretrain_iterations: int = Field(0, ge=0)
+    ema: float = Field(
+        0.999,
+        ge=0,
+        lt=1,
+        description="decay of the moving average of G's weights that is validated and exported"
+        " (BasicSR's 0.999; 0 = none, the last weights)",
+    )
     iterations: int = Field(51000, ge=1)
     batch_size: int = Field(16, ge=1)
     seed: int = Field(0, ge=0, lt=2**63)  # torch.Generator seeds are 64-bit

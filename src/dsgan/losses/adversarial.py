@@ -20,13 +20,25 @@ def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
 
 
 class AdversarialLoss:
-    """Generator and discriminator objectives for one GAN flavour."""
+    """Generator and discriminator objectives for one GAN flavour.
 
-    def __init__(self, kind: GanKind = "bce", gp_weight: float = 10.0) -> None:
+    ``batch_mean``: the mean RaGAN compares each logit with (the other side's average over the
+    batch); under DDP the trainers pass the mean over every rank's batch
+    (:func:`dsgan.training.distributed.global_mean`), so the objective is that of one process on
+    the global batch. Default: the local batch's mean.
+    """
+
+    def __init__(
+        self,
+        kind: GanKind = "bce",
+        gp_weight: float = 10.0,
+        batch_mean: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         if kind not in ("bce", "ragan", "wgan-gp"):
             raise ValueError(f"unknown GAN loss {kind!r}")
         self.kind = kind
         self.gp_weight = gp_weight
+        self.batch_mean = batch_mean or torch.mean
 
     def generator(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         """Loss for G given D's logits on fakes (and on reals, needed by RaGAN, detached)."""
@@ -36,7 +48,8 @@ class AdversarialLoss:
             return -fake.mean()
         assert real is not None, "RaGAN needs the real logits"
         real = real.detach()
-        return 0.5 * (_bce(real - fake.mean(), 0.0) + _bce(fake - real.mean(), 1.0))
+        m = self.batch_mean
+        return 0.5 * (_bce(real - m(fake), 0.0) + _bce(fake - m(real), 1.0))
 
     def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """Loss for D given its logits on reals and (detached) fakes, without gradient penalty."""
@@ -44,7 +57,8 @@ class AdversarialLoss:
             return _bce(real, 1.0) + _bce(fake, 0.0)
         if self.kind == "wgan-gp":
             return fake.mean() - real.mean()
-        return 0.5 * (_bce(real - fake.mean(), 1.0) + _bce(fake - real.mean(), 0.0))
+        m = self.batch_mean
+        return 0.5 * (_bce(real - m(fake), 1.0) + _bce(fake - m(real), 0.0))
 
     def gradient_penalty(
         self,

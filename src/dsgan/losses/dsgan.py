@@ -35,7 +35,13 @@ class DSGANLoss(nn.Module):
     Images: (N, 3, h, w), about [0, 1]; D's logits: any shape, one per patch.
     """
 
-    def __init__(self, loss: LossConfig) -> None:
+    def __init__(
+        self,
+        loss: LossConfig,
+        batch_mean: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        """``batch_mean``: RaGAN's batch mean (:class:`AdversarialLoss`; under DDP the global
+        one)."""
         super().__init__()
         self.cfg = loss
         self.highpass = HighPass(loss.filter, loss.kernel_size)
@@ -44,7 +50,7 @@ class DSGANLoss(nn.Module):
         self.perceptual = build_perceptual_loss(
             loss.perceptual if loss.w_per > 0 else "none", loss.perceptual_weights
         )
-        self.adv = AdversarialLoss(loss.gan, loss.gp_weight)
+        self.adv = AdversarialLoss(loss.gan, loss.gp_weight, batch_mean)
 
     def d_input(self, x: torch.Tensor) -> torch.Tensor:
         """What D sees of an image: its high-pass (``loss.highpass``, the paper), or all of it."""

@@ -8,6 +8,8 @@ Without it (plain ESRGAN): pixel L1 and RaGAN on full images. PSNR mode: pixel L
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -25,12 +27,16 @@ class SRLoss(nn.Module):
     runs D. ``perceptual`` is None with ``perceptual: none``, ``w_feat: 0`` or ``gan: false``.
     """
 
-    def __init__(self, cfg: SRLossConfig) -> None:
+    def __init__(
+        self,
+        cfg: SRLossConfig,
+        batch_mean: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         super().__init__()
         self.cfg = cfg
         self.low_l1 = ColorLoss(cfg.filter, cfg.kernel_size)
         self.high = HighPass(cfg.filter, cfg.kernel_size)
-        self.adv = AdversarialLoss("ragan")
+        self.adv = AdversarialLoss("ragan", batch_mean=batch_mean)  # see AdversarialLoss
         use_vgg = cfg.gan and cfg.perceptual == "vgg" and cfg.w_feat > 0
         self.perceptual = (
             VGGPerceptualLoss(cfg.perceptual_weights, cfg.perceptual_layer, criterion="l1")

@@ -15,6 +15,7 @@ import contextlib
 import datetime
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +81,8 @@ def setup(device: torch.device) -> DistInfo:
 
 
 def cleanup() -> None:
+    global _MEAN_GROUP
+    _MEAN_GROUP = None
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -122,6 +125,54 @@ def all_mean(t: torch.Tensor) -> torch.Tensor:
     return t / dist.get_world_size()
 
 
+def broadcast_from_main(module: torch.nn.Module) -> None:
+    """Copy rank 0's parameters and buffers to every rank (as DDP does when it wraps a module);
+    no-op with one process."""
+    if not is_initialized():
+        return
+    with torch.no_grad():
+        for t in [*module.parameters(), *module.buffers()]:
+            dist.broadcast(t, 0)
+
+
+def average_gradients(params: list[torch.nn.Parameter]) -> None:
+    """Average the parameters' gradients over all ranks in place, in one flat all-reduce (no-op
+    with one process): for a network that runs more than one forward per backward, which DDP's
+    reducer does not follow."""
+    if not is_initialized():
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+_MEAN_GROUP: Any = None
+
+
+def global_mean(t: torch.Tensor) -> torch.Tensor:
+    """Mean of ``t`` over every rank's elements, differentiable (each rank holds as many), as a
+    0-d tensor; ``t.mean()`` with one process. Gradients reach each rank's own ``t`` through the
+    all-reduce's backward, which runs on its own process group: on DDP's, it could pair with a
+    gradient bucket of another rank."""
+    if not is_initialized():
+        return t.mean()
+    from torch.distributed.nn.functional import all_reduce
+
+    global _MEAN_GROUP
+    if _MEAN_GROUP is None:  # every rank gets here at the same call, as new_group needs
+        _MEAN_GROUP = dist.new_group(backend=dist.get_backend())
+    with warnings.catch_warnings():  # its successor is not autograd-aware yet
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        return all_reduce(t.mean(), group=_MEAN_GROUP) / dist.get_world_size()
+
+
 class CPUSyncBatchNorm2d(torch.nn.BatchNorm2d):
     """BatchNorm2d whose training statistics span all ranks, for CPU (gloo) runs.
 
@@ -141,7 +192,9 @@ class CPUSyncBatchNorm2d(torch.nn.BatchNorm2d):
         xd = x.double()
         count = torch.full((1,), x.numel() / c, dtype=torch.float64, device=x.device)
         stats = torch.cat([xd.sum((0, 2, 3)), (xd * xd).sum((0, 2, 3)), count])
-        stats = all_reduce(stats, group=self.group)
+        with warnings.catch_warnings():  # its successor is not autograd-aware yet
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            stats = all_reduce(stats, group=self.group)
         n = stats[-1]
         mean = stats[:c] / n
         var = (stats[c : 2 * c] / n - mean * mean).clamp_min(0)

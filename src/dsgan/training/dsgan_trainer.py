@@ -107,9 +107,11 @@ class DSGANTrainer(TrainLoop):
             d = distrib.convert_sync_batchnorm(d, self.device)
         self.d = d.to(self.device, memory_format=mem)
         self.mem = mem
-        self.g_run, self.d_run = self._wrap(self.g), self._wrap(self.d)
+        self.g_run = self._wrap(self.g, cfg.compile)
+        self.d_run = self._wrap(self.d, cfg.compile)
         lc = cfg.loss
-        self.loss = DSGANLoss(lc).to(self.device)  # the objective (losses/dsgan.py)
+        mean = distrib.global_mean if world_size > 1 else None  # RaGAN's, over all ranks
+        self.loss = DSGANLoss(lc, mean).to(self.device)  # the objective (losses/dsgan.py)
         self.stage_params = stage_parameters(self.g)  # optim.stage_lr's group
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
         self.step = 0
@@ -127,21 +129,6 @@ class DSGANTrainer(TrainLoop):
             if rank == 0
             else None
         )
-
-    def _wrap(self, net: torch.nn.Module) -> torch.nn.Module:
-        """The module the step calls: DDP with several processes, then torch.compile if asked.
-
-        ``self.g`` / ``self.d`` stay the plain modules (checkpoints, samples, export).
-        """
-        run = net
-        if self.world > 1:
-            dev = [self.device] if self.device.type == "cuda" else None
-            run = torch.nn.parallel.DistributedDataParallel(
-                net, device_ids=dev, broadcast_buffers=False
-            )
-        if self.cfg.compile:
-            run = torch.compile(run)
-        return run
 
     def _optimizers(self) -> tuple[Any, Any, Any, Any]:
         o = self.cfg.optim

@@ -16,6 +16,11 @@ loop is the same for both:
 * out-of-memory becomes a ``UserError`` with the trainer's advice (``_oom_message``);
 * a trainer that sets ``health`` has its logged values watched for a saturated D or colour drift
   (:mod:`dsgan.training.health`), summarised in ``RUN/health.json`` and at the end.
+
+Also generic: :meth:`_wrap` (DDP over the process group under ``torchrun``, then
+``torch.compile``) and an exponential moving average of the generator (:meth:`_make_ema`,
+BasicSR's convention), updated after every step, saved and resumed as the network ``g_ema`` and
+exported instead of G when it exists.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from dsgan import checkpoints as ckpt
@@ -52,6 +58,8 @@ class TrainLoop:
     run: RunDir
     step: int
     rank: int = 0
+    world: int = 1
+    ema: AveragedModel | None = None  # moving average of G (``_make_ema``)
     faults: FaultCounter
     rollbacks: dict[str, int]  # checkpoint name -> rollbacks to it
     health: HealthMonitor | None = None  # saturated D / colour drift watch (rank 0)
@@ -89,10 +97,46 @@ class TrainLoop:
         """Restore ``_extra_state``; runs before the optimisers are restored (a phase switch
         makes fresh ones)."""
 
+    # ----------------------------------------------------------------- generic machinery
+    def _wrap(self, net: torch.nn.Module, compile_: bool = False) -> torch.nn.Module:
+        """The module the step calls: DDP with several processes, then ``torch.compile`` if
+        asked. The plain module stays what checkpoints, samples and export use."""
+        run = net
+        if self.world > 1:
+            dev = [self.device] if self.device.type == "cuda" else None  # type: ignore[attr-defined]
+            run = torch.nn.parallel.DistributedDataParallel(
+                net, device_ids=dev, broadcast_buffers=False
+            )
+        if compile_:
+            run = torch.compile(run)
+        return run
+
+    def _make_ema(self, net: torch.nn.Module, decay: float) -> None:
+        """Keep ``ema = decay * ema + (1 - decay) * net`` (weights and buffers) after every
+        step, starting from ``net``; ``decay`` 0: none."""
+        self.ema = (
+            AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+            if decay > 0
+            else None
+        )
+
+    def _all_nets(self) -> dict[str, torch.nn.Module]:
+        """The trainer's networks and, with an EMA, ``g_ema``: what a checkpoint holds."""
+        nets = dict(self._nets())
+        if self.ema is not None:
+            nets["g_ema"] = self.ema.module
+        return nets
+
+    def _inference_g(self) -> torch.nn.Module:
+        """The generator to validate, sample and export: the EMA's if there is one."""
+        return self.ema.module if self.ema is not None else self._nets()["g"]
+
     # ----------------------------------------------------------------- checkpoints
     def _state(self) -> dict[str, Any]:
         state = {"step": self.step, "rng": ckpt.rng_state(), **self._extra_state()}
         state.update({name: obj.state_dict() for name, obj in self._stateful().items()})
+        if self.ema is not None:
+            state["ema_updates"] = int(self.ema.n_averaged)
         return state
 
     def save(self) -> Path | None:
@@ -102,7 +146,7 @@ class TrainLoop:
             path = ckpt.save_checkpoint(
                 self.run.checkpoints,
                 self.step,
-                self._nets(),
+                self._all_nets(),
                 self._state(),
                 kind=self.kind,
                 config_json=self.cfg.model_dump_json(),
@@ -129,6 +173,14 @@ class TrainLoop:
                 f"{weights}: does not match this model configuration ({str(exc)[:300]})"
             ) from exc
         state = ckpt.read_state(state_path)
+        if self.ema is not None:
+            if "g_ema" in groups:
+                self.ema.module.load_state_dict(groups["g_ema"])
+                self.ema.n_averaged.fill_(int(state.get("ema_updates", 1)))
+            else:  # a run started without an EMA: it starts here, from G
+                log.warning("%s holds no EMA of G; the EMA starts from G at this step", weights)
+                self.ema.module.load_state_dict(groups["g"])
+                self.ema.n_averaged.fill_(1)
         self.step = int(state["step"])
         self._load_extra_state(state)
         for name, obj in self._stateful().items():
@@ -154,11 +206,11 @@ class TrainLoop:
             )
 
     def export(self) -> Path:
-        """Write ``RUN/generator.safetensors`` (G only, with metadata: what ``dsgan degrade`` /
-        ``dsgan upscale`` load)."""
+        """Write ``RUN/generator.safetensors`` (G only, its EMA if there is one, with metadata:
+        what ``dsgan degrade`` / ``dsgan upscale`` load)."""
         path = Path(self.cfg.out) / "generator.safetensors"
         if self.rank == 0:
-            g = self._nets()["g"]
+            g = self._inference_g()
             config = self.cfg.model_dump_json()
             ckpt.save_weights(path, self.step, {"g": g}, f"{self.kind}-generator", config)
         self.run.close()
@@ -287,6 +339,8 @@ class TrainLoop:
                 for sched in self._schedulers():
                     sched.step()
                 self.step += 1
+                if self.ema is not None:
+                    self.ema.update_parameters(self._nets()["g"])
                 bar.update(1)
                 if self.step % c.log_every == 0 or self.step == total:
                     logged = {k: float(v) for k, v in losses.items()}  # the only loss sync

@@ -4,7 +4,10 @@ One GAN step, as ESRGAN: G maps LR patches to SR; G minimises
 ``w_pix * L1(low(SR), low(HR)) + w_feat * L1(VGG(SR), VGG(HR)) + w_gan * RaGAN_G(D(high(SR)))``;
 then D minimises ``RaGAN_D(D(high(HR)), D(high(SR)))``. Pre-training steps and ``gan: false`` runs
 use L1 on full images only (no D, no VGG). Runs, checkpoints, logging and resuming work as in
-``dsgan train`` (:mod:`dsgan.training.dsgan_trainer`).
+``dsgan train`` (:mod:`dsgan.training.dsgan_trainer`), on the same core
+(:class:`~dsgan.training.loop.TrainLoop`): under ``torchrun`` G is wrapped in DDP and D's
+gradients are averaged over the ranks (its BatchNorms synchronised), each rank takes its slice of the global batch and of the validation
+set, rank 0 writes; an EMA of G (``ema``, BasicSR's 0.999) is validated and exported.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dsgan.metrics.reference import sr_quality
 from dsgan.models.rrdb import RRDBNet
 from dsgan.models.vgg_discriminator import VGGDiscriminator
 from dsgan.ops.tiling import tiled_apply
+from dsgan.training import distributed as distrib
 from dsgan.training.common import (
     FaultCounter,
     autocast,
@@ -55,10 +59,18 @@ class SRTrainer(TrainLoop):
     kind = "sr"
     kind_name = "an SR one"
 
-    def __init__(self, cfg: SRConfig, resume: bool = False, on_error: str = "skip") -> None:
+    def __init__(
+        self,
+        cfg: SRConfig,
+        resume: bool = False,
+        on_error: str = "skip",
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.cfg = cfg
-        self.device = resolve_device(cfg.device)
-        seed_everything(cfg.seed)
+        self.rank, self.world = rank, world_size
+        self.device = distrib.local_device(resolve_device(cfg.device))
+        seed_everything(cfg.seed + rank)
         self.amp = autocast_dtype(cfg.amp, self.device)
         folders = cfg.data.folders()
         if folders is None:
@@ -75,17 +87,26 @@ class SRTrainer(TrainLoop):
         self.mem = torch.channels_last if cl else torch.contiguous_format
         self.g = build_sr_generator(cfg).to(self.device, memory_format=self.mem)
         self.use_gan = cfg.loss.gan
-        self.d = (
-            VGGDiscriminator(nf=cfg.model.d_channels).to(self.device, memory_format=self.mem)
-            if self.use_gan
-            else None
-        )
+        self.d: VGGDiscriminator | None = None
+        if self.use_gan:
+            net = VGGDiscriminator(nf=cfg.model.d_channels)
+            if world_size > 1:  # BatchNorm statistics over the global batch
+                net = distrib.convert_sync_batchnorm(net, self.device)
+            self.d = net.to(self.device, memory_format=self.mem)
+            distrib.broadcast_from_main(self.d)  # outside DDP: same initial weights on every rank
         if self.use_gan and d.patch and d.patch < VGGDiscriminator.MIN_SIZE:
             raise UserError(
                 f"data.patch {d.patch} is too small for the discriminator "
                 f"(>= {VGGDiscriminator.MIN_SIZE}); use a larger patch or --psnr-only"
             )
-        self.loss = SRLoss(cfg.loss).to(self.device) if self.use_gan else None
+        # G: one forward per step, DDP. D: two forwards per update (reals, fakes: separate
+        # BatchNorm statistics, as ESRGAN), which DDP's reducer does not follow: its gradients
+        # are averaged explicitly after the backward (_update)
+        self.g_run = self._wrap(self.g)
+        # RaGAN's batch means over every rank's batch: one process's objective (AdversarialLoss)
+        mean = distrib.global_mean if world_size > 1 else None
+        self.loss = SRLoss(cfg.loss, mean).to(self.device) if self.use_gan else None
+        self._make_ema(self.g, cfg.ema)
         self.step = 0
         self.faults = FaultCounter()
         self.rollbacks: dict[str, int] = {}
@@ -94,8 +115,9 @@ class SRTrainer(TrainLoop):
         self._start(resume)
         if not resume and cfg.init is not None:
             load_into(ckpt.unwrap(self.g), sr_init_state(Path(cfg.init)), f"--init {cfg.init}")
+            self._make_ema(self.g, cfg.ema)  # the average starts from the initial weights
             log.info("initialised G from %s", cfg.init)
-        self.run = RunDir(cfg.out, cfg)
+        self.run = RunDir(cfg.out, cfg, active=rank == 0)
 
     # ----------------------------------------------------------------- phases and optimisers
     def _phase_of(self, step: int) -> str:
@@ -146,16 +168,19 @@ class SRTrainer(TrainLoop):
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float] | None:
         """One update of G (and D in the GAN phase); loss terms, or None if skipped.
 
-        lr: (N, 3, p/s, p/s), hr: (N, 3, p, p), both in [0, 1] on the device.
+        lr: (N, 3, p/s, p/s), hr: (N, 3, p, p), both in [0, 1] on the device. Under DDP, G's and
+        D's updates go through their DDP wrappers (gradients averaged over ranks); G's adversarial
+        term calls the plain D with its weights frozen, so only G's gradients flow.
         """
         with autocast(self.device, self.amp):
-            sr = self.g(lr)
+            sr = self.g_run(lr)
         if self.phase != "gan":
             loss = (sr.float() - hr).abs().mean()
             if not self._update(self.opt_g, loss, self.g):
                 return None
             return {"loss/l1": float(loss.detach()), "loss/g": float(loss.detach())}
-        assert self.d is not None and self.loss is not None and self.opt_d is not None
+        assert self.d is not None
+        assert self.loss is not None and self.opt_d is not None
         hp = self.loss.gan_input
         self.d.requires_grad_(False)
         with autocast(self.device, self.amp):
@@ -169,7 +194,7 @@ class SRTrainer(TrainLoop):
             d_real = self.d(hp(hr)).float()
             d_fake = self.d(hp(sr.detach())).float()
         loss_d = self.loss.discriminator(d_real, d_fake)
-        if not self._update(self.opt_d, loss_d, self.d):
+        if not self._update(self.opt_d, loss_d, self.d, average=self.world > 1):
             return None
         out = {k: float(v.detach()) for k, v in terms.items()}
         out.update(
@@ -182,10 +207,18 @@ class SRTrainer(TrainLoop):
         return out
 
     @staticmethod
-    def _update(opt: torch.optim.Optimizer, loss: torch.Tensor, net: torch.nn.Module) -> bool:
+    def _update(
+        opt: torch.optim.Optimizer, loss: torch.Tensor, net: torch.nn.Module, average: bool = False
+    ) -> bool:
+        """Backward and step, unless the loss or a gradient is non-finite on any rank (then
+        every rank skips, so the ranks' weights stay equal). ``average``: average the gradients
+        over the ranks here (a network outside DDP)."""
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if not (torch.isfinite(loss) and grads_finite(list(net.parameters()))):
+        if average:
+            distrib.average_gradients(list(net.parameters()))
+        ok = bool(torch.isfinite(loss.detach())) and grads_finite(list(net.parameters()))
+        if not bool(distrib.all_true(torch.tensor(ok, device=loss.device))):
             return False
         opt.step()
         return True
@@ -193,7 +226,9 @@ class SRTrainer(TrainLoop):
     # ----------------------------------------------------------------- the loop
     def _loader(self) -> torch.utils.data.DataLoader:
         c = self.cfg
-        sampler = StepSampler(len(self.data), c.batch_size, c.seed, self.step, c.total_steps)
+        sampler = StepSampler(
+            len(self.data), c.batch_size, c.seed, self.step, c.total_steps, self.rank, self.world
+        )
         return step_loader(self.data, sampler, c.data.workers, self.device.type == "cuda")
 
     def _schedulers(self) -> list[Any]:
@@ -228,21 +263,23 @@ class SRTrainer(TrainLoop):
 
     @torch.inference_mode()
     def validate(self) -> dict[str, float]:
-        """Mean PSNR/SSIM over the validation pairs (border crop = scale), logged as ``val/*``."""
+        """Mean PSNR/SSIM over the validation pairs (border crop = scale), logged as ``val/*``;
+        of the EMA's G if there is one. Under DDP each rank scores every ``world``-th pair and
+        the sums are reduced."""
         c = self.cfg
-        self.g.eval()
-        scores = []
-        for _, lr, hr in self.val:
+        g = self._inference_g()
+        g.eval()
+        sums = torch.zeros(3, dtype=torch.float64)
+        for _, lr, hr in self.val[self.rank :: self.world]:
             x = lr.unsqueeze(0).to(self.device)
-            sr = tiled_apply(self.g, x, c.val_tile, VAL_OVERLAP, c.data.scale).float().cpu()
-            scores.append(sr_quality(sr, hr.unsqueeze(0), c.data.scale, c.val_metric))
-        self.g.train()
-        result = {
-            "val/psnr": sum(s[0] for s in scores) / len(scores),
-            "val/ssim": sum(s[1] for s in scores) / len(scores),
-        }
+            sr = tiled_apply(g, x, c.val_tile, VAL_OVERLAP, c.data.scale).float().cpu()
+            psnr, ssim = sr_quality(sr, hr.unsqueeze(0), c.data.scale, c.val_metric)
+            sums += torch.tensor([psnr, ssim, 1.0], dtype=torch.float64)
+        g.train()
+        sums = (distrib.all_mean(sums.to(self.device)) * self.world).cpu()
+        result = {"val/psnr": float(sums[0] / sums[2]), "val/ssim": float(sums[1] / sums[2])}
         self.run.log(self.step, result)
-        if all(math.isfinite(v) for v in result.values()):
+        if self.rank == 0 and all(math.isfinite(v) for v in result.values()):
             log.info(
                 "step %d: val PSNR %.2f dB, SSIM %.4f (%s)",
                 self.step,
@@ -254,13 +291,18 @@ class SRTrainer(TrainLoop):
 
     @torch.no_grad()
     def _save_samples(self, lr: torch.Tensor, hr: torch.Tensor) -> None:
-        self.g.eval()
-        sr = self.g(lr[:4]).float().clamp(0, 1)
-        self.g.train()
+        if self.rank != 0:
+            return
+        g = self._inference_g()
+        g.eval()
+        sr = g(lr[:4]).float().clamp(0, 1)
+        g.train()
         up = F.interpolate(lr[:4].float(), scale_factor=self.cfg.data.scale, mode="nearest")
         self.run.save_grid(self.step, [[up[i], sr[i], hr[i]] for i in range(sr.shape[0])])
 
 
-def train(cfg: SRConfig, resume: bool = False, on_error: str = "skip") -> Path:
+def train(
+    cfg: SRConfig, resume: bool = False, on_error: str = "skip", rank: int = 0, world_size: int = 1
+) -> Path:
     """Train the SR model per ``cfg``; returns the exported generator file."""
-    return SRTrainer(cfg, resume=resume, on_error=on_error).train()
+    return SRTrainer(cfg, resume, on_error, rank, world_size).train()
