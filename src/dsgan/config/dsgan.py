@@ -25,6 +25,13 @@ class DataConfig(StrictModel):
     rotations: bool = True
     workers: int = Field(0, ge=0)
     cache_images: bool = True
+    cache_gb: float | None = Field(
+        None,
+        ge=0,
+        description="decoded images kept in memory, in GB (1e9 bytes) per process; the rest is"
+        " decoded on demand in the loader workers. Default: a quarter of the machine's memory,"
+        " shared by the processes of this node; cache_images false: none",
+    )
 
 
 class ModelConfig(StrictModel):

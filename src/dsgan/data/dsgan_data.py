@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from dsgan.config.dsgan import DataConfig
+from dsgan.data.cache import Budget, cache_budget
 from dsgan.data.pool import ImagePool
 from dsgan.data.sampling import augment, random_crop
 from dsgan.errors import UserError
@@ -30,11 +31,10 @@ class DSGANDataset(torch.utils.data.Dataset):
             raise UserError("no HR folder given; pass --hr DIR (and --lr DIR for unpaired mode)")
         hr_min = cfg.crop * cfg.scale if cfg.crop else cfg.scale
         self.cfg = cfg
-        self.hr = ImagePool(cfg.hr, (hr_min, hr_min), cfg.cache_images, on_error)
+        budget = Budget(cache_budget(cfg.cache_images, cfg.cache_gb))  # shared by both pools
+        self.hr = ImagePool(cfg.hr, (hr_min, hr_min), budget, on_error)
         self.lr = (
-            ImagePool(
-                cfg.lr, (cfg.crop, cfg.crop) if cfg.crop else (1, 1), cfg.cache_images, on_error
-            )
+            ImagePool(cfg.lr, (cfg.crop, cfg.crop) if cfg.crop else (1, 1), budget, on_error)
             if cfg.lr is not None
             else None
         )
@@ -42,7 +42,7 @@ class DSGANDataset(torch.utils.data.Dataset):
             self._check_whole_images()
 
     def _check_whole_images(self) -> None:
-        sizes = {tuple(self.hr.get(i).shape[-2:]) for i in range(len(self.hr))}
+        sizes = set(self.hr.sizes)  # from the headers: nothing decoded
         if len(sizes) != 1:
             raise UserError(
                 f"{self.cfg.hr}: --crop 0 (whole images) needs all HR images of one size, "
@@ -55,7 +55,7 @@ class DSGANDataset(torch.utils.data.Dataset):
             # Whole LR images are batched as they are: they must all be the HR size / scale
             # (otherwise batching fails later with an obscure "stack expects equal size").
             want = (h // self.cfg.scale, w // self.cfg.scale)
-            lr_sizes = {tuple(self.lr.get(i).shape[-2:]) for i in range(len(self.lr))}
+            lr_sizes = set(self.lr.sizes)
             if lr_sizes != {want}:
                 found = ", ".join(f"{b}x{a}" for a, b in sorted(lr_sizes))
                 raise UserError(

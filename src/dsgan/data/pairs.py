@@ -12,9 +12,10 @@ from pathlib import Path
 
 import torch
 
+from dsgan.data.cache import Budget
 from dsgan.data.sampling import augment
 from dsgan.errors import ImageError, UserError
-from dsgan.io.images import list_images, load_image
+from dsgan.io.images import image_size, list_images, load_image
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +36,24 @@ def match_pairs(lr_dir: Path, hr_dir: Path) -> list[tuple[Path, Path]]:
     return [(lr_files[k], hr_files[k]) for k in common]
 
 
-def load_pair(lr_path: Path, hr_path: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode a pair: (3, h, w) and (3, h*scale, w*scale) float32 in [0, 1]."""
-    lr, hr = load_image(lr_path), load_image(hr_path)
-    h, w = lr.shape[-2:]
-    H, W = hr.shape[-2:]
+def check_pair_sizes(
+    lr_path: Path, hr_path: Path, lr_hw: tuple[int, int], hr_hw: tuple[int, int], scale: int
+) -> None:
+    """An ImageError unless the HR image is ``scale`` times its LR image (up to scale - 1
+    extra pixels, which are cropped)."""
+    (h, w), (H, W) = lr_hw, hr_hw
     if not (h * scale <= H < (h + 1) * scale and w * scale <= W < (w + 1) * scale):
         raise ImageError(
             hr_path,
             f"{W}x{H} does not match its LR image {lr_path.name} ({w}x{h}) at scale {scale}",
         )
+
+
+def load_pair(lr_path: Path, hr_path: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode a pair: (3, h, w) and (3, h*scale, w*scale) float32 in [0, 1]."""
+    lr, hr = load_image(lr_path), load_image(hr_path)
+    h, w = lr.shape[-2:]
+    check_pair_sizes(lr_path, hr_path, (h, w), tuple(hr.shape[-2:]), scale)
     return lr, hr[:, : h * scale, : w * scale]
 
 
@@ -55,7 +64,9 @@ class PairDataset(torch.utils.data.Dataset):
         lr_dir, hr_dir: pair folders. scale: HR/LR size ratio.
         patch: HR crop size (multiple of scale; 0 = whole images, batch size 1 unless equal sizes).
         flips, rotations: augmentation (the same for both images of a pair).
-        cache: keep decoded pairs in memory as uint8.
+        cache: bytes of decoded pairs (uint8) to keep in memory (a
+            :class:`~dsgan.data.cache.Budget`, or an int; ``True`` = all); the rest are decoded
+            on each access. Start-up reads headers only for pairs it does not cache.
         on_error: ``skip`` unusable pairs with a warning, or ``stop``.
 
     Returns (lr, hr): uint8 tensors (3, patch/scale, patch/scale) and (3, patch, patch).
@@ -69,41 +80,71 @@ class PairDataset(torch.utils.data.Dataset):
         patch: int,
         flips: bool = True,
         rotations: bool = True,
-        cache: bool = True,
+        cache: Budget | int | bool = True,
         on_error: str = "skip",
     ) -> None:
         self.scale, self.patch = scale, patch
-        self.flips, self.rotations, self.cache = flips, rotations, cache
+        self.flips, self.rotations = flips, rotations
+        self.on_error = on_error
+        budget = cache if isinstance(cache, Budget) else Budget(2**63 if cache is True else cache)
         self.pairs: list[tuple[Path, Path]] = []
-        self._images: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._cached: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._bad: set[int] = set()
         skipped: list[str] = []
         for lr_path, hr_path in match_pairs(lr_dir, hr_dir):
             try:
-                lr, hr = load_pair(lr_path, hr_path, scale)
-                if min(hr.shape[-2:]) < patch:
+                (h, w), (H, W) = image_size(lr_path), image_size(hr_path)
+                check_pair_sizes(lr_path, hr_path, (h, w), (H, W), scale)
+                if min(H, W) < patch:
                     raise ImageError(hr_path, f"smaller than the HR patch size {patch}")
+                nbytes = 3 * h * w * (1 + scale * scale)
+                pair = load_pair(lr_path, hr_path, scale) if budget.take(nbytes) else None
             except ImageError as exc:
                 if on_error == "stop":
                     raise
                 skipped.append(str(exc))
                 log.warning("skipping %s", exc)
                 continue
+            if pair is not None:
+                self._cached[len(self.pairs)] = (_u8(pair[0]), _u8(pair[1]))
             self.pairs.append((lr_path, hr_path))
-            if cache:
-                self._images.append((_u8(lr), _u8(hr)))
         if not self.pairs:
             detail = f" ({len(skipped)} skipped: {skipped[0]})" if skipped else ""
             raise UserError(f"{lr_dir} / {hr_dir}: no usable pairs{detail}")
+        if len(self._cached) < len(self.pairs):
+            log.info(
+                "%s: %d of %d pairs cached in memory, the rest decoded on demand (data.cache_gb)",
+                lr_dir,
+                len(self._cached),
+                len(self.pairs),
+            )
 
     def __len__(self) -> int:
         return len(self.pairs)
 
+    @property
+    def cached(self) -> int:
+        """How many pairs are held decoded."""
+        return len(self._cached)
+
     def get(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Whole pair, uint8."""
-        if self.cache:
-            return self._images[index]
-        lr, hr = load_pair(*self.pairs[index], self.scale)
-        return _u8(lr), _u8(hr)
+        """Whole pair, uint8: cached, or decoded now (a pair unusable now is replaced by the
+        next usable one with ``on_error`` skip)."""
+        for k in range(len(self.pairs)):
+            i = (index + k) % len(self.pairs)
+            if i in self._cached:
+                return self._cached[i]
+            if i in self._bad:
+                continue
+            try:
+                lr, hr = load_pair(*self.pairs[i], self.scale)
+                return _u8(lr), _u8(hr)
+            except ImageError:
+                if self.on_error == "stop":
+                    raise
+                self._bad.add(i)
+                log.warning("skipping %s (found when first decoded)", self.pairs[i][1])
+        raise UserError("no usable pairs (every pair failed to decode)")
 
     def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         index, seed = item

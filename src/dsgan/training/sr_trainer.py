@@ -24,6 +24,7 @@ from dsgan import checkpoints as ckpt
 from dsgan.checkpoints.esrgan import load_into
 from dsgan.checkpoints.load import sr_init_state
 from dsgan.config.sr import SRConfig
+from dsgan.data.cache import Budget, cache_budget
 from dsgan.data.pairs import PairDataset, load_pair, match_pairs
 from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
@@ -78,9 +79,8 @@ class SRTrainer(TrainLoop):
                 "no training pairs; pass --pairs DIR (with LR/ and HR/ inside) or --lr DIR --hr DIR"
             )
         d = cfg.data
-        self.data = PairDataset(
-            *folders, d.scale, d.patch, d.flips, d.rotations, d.cache_images, on_error
-        )
+        budget = Budget(cache_budget(d.cache_images, d.cache_gb))
+        self.data = PairDataset(*folders, d.scale, d.patch, d.flips, d.rotations, budget, on_error)
         self.val = self._load_val() if d.val is not None else []
         # channels_last helps on GPUs; on CPU it makes the discriminator several times slower.
         cl = cfg.channels_last and self.device.type == "cuda"
