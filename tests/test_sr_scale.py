@@ -207,3 +207,61 @@ def test_torchrun_sr_train_writes_one_run(tmp_path, make_images) -> None:
     assert res.stdout.count("SR generator written to") == 1
     assert (out / "generator.safetensors").is_file()
     assert read_weights(out / "checkpoints" / "step_00000002.safetensors")[1]["step"] == "2"
+
+
+def _signal_worker(rank: int, world: int, port: int, paths: tuple, code: dict) -> None:
+    """Rank 1 alone receives SIGTERM after its second step (as a scheduler might deliver it)."""
+    import signal
+
+    import torch.distributed as dist
+
+    from dsgan.training.sr_trainer import SRTrainer
+
+    pairs, val, out = paths
+    torch.set_num_threads(1)
+    os.environ.update(
+        {
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+            "RANK": str(rank),
+            "WORLD_SIZE": str(world),
+            "LOCAL_RANK": str(rank),
+        }
+    )
+    dist.init_process_group("gloo")
+    try:
+        cfg = _config(pairs, val, out, 1, gan=False).model_copy(update={"iterations": 6})
+        trainer = SRTrainer(cfg, rank=rank, world_size=world)
+        step = trainer.train_step
+
+        def train_step(*tensors):
+            result = step(*tensors)
+            if rank == 1 and trainer.step == 1:  # the loop counts this one as step 2
+                os.kill(os.getpid(), signal.SIGTERM)
+            return result
+
+        trainer.train_step = train_step
+        try:
+            trainer.train()
+            code[rank] = 0
+        except KeyboardInterrupt:
+            code[rank] = 130
+        (Path(out) / f"rank{rank}.step").write_text(str(trainer.step))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_sigterm_on_one_rank_stops_all_at_one_checkpoint(tmp_path, make_images) -> None:
+    pairs = make_pairs(tmp_path / "pairs", make_images, n=4)
+    val = make_pairs(tmp_path / "val", make_images, n=1, seed=1)
+    out = tmp_path / "run"
+    paths = (str(pairs), str(val), str(out))
+    with mp.Manager() as manager:
+        code = manager.dict()
+        mp.spawn(_signal_worker, args=(2, _free_port(), paths, code), nprocs=2)
+        codes = dict(code)
+    assert codes == {0: 130, 1: 130}  # both stopped (KeyboardInterrupt after the checkpoint)
+    steps = {(out / f"rank{r}.step").read_text() for r in (0, 1)}
+    assert steps == {"2"}
+    assert read_weights(out / "checkpoints" / "step_00000002.safetensors")[1]["step"] == "2"

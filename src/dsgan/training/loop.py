@@ -111,6 +111,17 @@ class TrainLoop:
             run = torch.compile(run)
         return run
 
+    def _any_rank(self, flag: bool) -> bool:
+        """True on every rank if ``flag`` is on any (one small all-reduce per step under DDP):
+        a signal that reached one rank stops all of them at the same step, so they checkpoint
+        together instead of one waiting at a barrier for the others."""
+        if self.world == 1:
+            return flag
+        from dsgan.training import distributed
+
+        dev = self.device  # type: ignore[attr-defined]
+        return not bool(distributed.all_true(torch.tensor(not flag, device=dev)))
+
     def _make_ema(self, net: torch.nn.Module, decay: float) -> None:
         """Keep ``ema = decay * ema + (1 - decay) * net`` (weights and buffers) after every
         step, starting from ``net``; ``decay`` 0: none."""
@@ -362,9 +373,10 @@ class TrainLoop:
                 if self.step % c.image_every == 0 or self.step == total:
                     self._save_samples(*tensors)
                 self._after_step(total)
-                if self.step % c.checkpoint_every == 0 or stop.requested:
+                stopping = self._any_rank(stop.requested)
+                if self.step % c.checkpoint_every == 0 or stopping:
                     self.save()
-                if stop.requested:
+                if stopping:
                     outcome = "stopped"
                     break
         bar.close()
