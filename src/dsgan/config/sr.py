@@ -134,6 +134,7 @@ class SRConfig(StrictModel):
     device: str = "auto"
     amp: Literal["off", "bf16", "fp16", "auto"] = "auto"
     channels_last: bool = True
+    compile: bool = Field(False, description="torch.compile G's training forward (GPU)")
     out: Path = Path("runs/sr")
     log_every: int = Field(20, ge=1)
     image_every: int = Field(500, ge=1)

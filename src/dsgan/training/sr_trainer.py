@@ -102,7 +102,7 @@ class SRTrainer(TrainLoop):
         # G: one forward per step, DDP. D: two forwards per update (reals, fakes: separate
         # BatchNorm statistics, as ESRGAN), which DDP's reducer does not follow: its gradients
         # are averaged explicitly after the backward (_update)
-        self.g_run = self._wrap(self.g)
+        self.g_run = self._wrap(self.g, cfg.compile)
         # RaGAN's batch means over every rank's batch: one process's objective (AdversarialLoss)
         mean = distrib.global_mean if world_size > 1 else None
         self.loss = SRLoss(cfg.loss, mean).to(self.device) if self.use_gan else None
