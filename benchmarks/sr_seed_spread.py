@@ -1,0 +1,108 @@
+"""How much the quality benchmark's SR figure moves with the SR training seed alone: the same LR/HR
+pairs, SR trained with other seeds (same budget, cached like the benchmark's own runs), scored on
+the same corrupted val photos. A DSGAN row that differs from the bicubic row by less than this
+spread is not a measured difference.
+
+    python benchmarks/sr_seed_spread.py --data runs/quality/cpu/data-XXXX \\
+        --corruption-data runs/quality/cpu/data-XXXX/clean-XXXX \\
+        --lr bicubic=runs/quality/cpu/data-XXXX/bicubic_lr \\
+        --lr dsgan=runs/quality/cpu/clean/dsgan-same-camera-XXXX/train_lr --seeds 0 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+
+from benchlib import ROOT, git_commit, machine
+from quality import Budget, sr_job, sr_scores, train_job
+
+from dsgan.devices import resolve_device
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True, help="the benchmark's data-<hash> folder")
+    p.add_argument("--corruption-data", type=Path, required=True, help="its <corruption>-<hash>")
+    p.add_argument("--lr", action="append", required=True, help="NAME=folder of training LR")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="auto", help="as the benchmark's (part of the run key)")
+    p.add_argument("--name", default="sr-seed-spread-cpu")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)  # "auto", as the benchmark's runs were keyed with
+    b = Budget()
+    rows = []
+    for item in args.lr:
+        name, folder = item.split("=", 1)
+        scores = {}
+        for seed in args.seeds:
+            job_args = argparse.Namespace(device=args.device, seed=seed)
+            job = sr_job(
+                Path(folder),
+                args.data / "train_hr",
+                args.data.parent / "sr" / f"sr-{name}",
+                b,
+                job_args,
+                args.threads,
+            )
+            path = train_job(job)
+            scores[seed] = sr_scores(
+                path, args.corruption_data / "test_lr", args.data / "val_hr", device
+            )["psnr"]
+            print(name, seed, scores[seed], flush=True)
+        vals = list(scores.values())
+        rows.append(
+            {
+                "lr": name,
+                "folder": folder,
+                "psnr_by_seed": scores,
+                "spread_db": max(vals) - min(vals),
+                "mean": statistics.mean(vals),
+            }
+        )
+    out = {
+        "command": "python benchmarks/sr_seed_spread.py "
+        + " ".join(f"--lr {x}" for x in args.lr)
+        + f" --seeds {' '.join(map(str, args.seeds))}",
+        "commit": git_commit(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "rows": rows,
+    }
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / f"{args.name}.json").write_text(json.dumps(out, indent=1))
+    lines = [
+        f"# SR figure against the SR training seed ({args.corruption_data.name})",
+        "",
+        f"- command: `{out['command']}`",
+        f"- commit: {out['commit']}, date: {out['date']}",
+        f"- machine: {json.dumps(out['machine'])}",
+        "",
+        "| LR of the SR training pairs | "
+        + " | ".join(f"seed {s}" for s in args.seeds)
+        + " | spread (dB) |",
+        "|---|" + "---|" * (len(args.seeds) + 1),
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['lr']} | "
+            + " | ".join(f"{r['psnr_by_seed'][s]:.3f}" for s in args.seeds)
+            + f" | {r['spread_db']:.3f} |"
+        )
+    (args.results / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
