@@ -125,3 +125,37 @@ def test_a_refused_start_frees_the_run_directory_at_once(tiny_dsgan: Any) -> Non
     resumed = DSGANTrainer(first.cfg.model_copy(update={"iterations": 3}), resume=True)
     resumed.train()
     assert resumed.step == 3
+
+
+def _grads(mon: HealthMonitor, norms: dict[int, float]) -> None:
+    for step, g in norms.items():
+        mon.update(step, {"d/real": 0.3, "d/fake": -0.3, "diag/rgb_shift": 0.1, "diag/grad_g": g})
+
+
+def test_a_gradient_burst_is_dated_at_once(tmp_path: Path, caplog) -> None:
+    """The clean run of docs/RESULTS.md: G's gradient norm about 0.01, 0.31 at step 400."""
+    mon = HealthMonitor(tmp_path / "h.json", 2400)
+    norms = {s: 0.01 + 0.002 * ((s // 50) % 3) for s in range(50, 2401, 50)}
+    norms[400] = 0.31
+    norms[1100] = 0.08  # 7x: a rough step, not a burst
+    with caplog.at_level("WARNING"):
+        _grads(mon, norms)
+    report = json.loads((tmp_path / "h.json").read_text())
+    assert not report["ok"]
+    assert [(e["kind"], e["start"]) for e in report["episodes"]] == [("gradient_burst", 400)]
+    assert report["episodes"][0]["peak"] == pytest.approx(0.31 / 0.012, rel=0.2)
+    assert "gradient burst at step 400" in caplog.text
+    line = mon.summary_line()
+    assert line is not None and "gradient burst" in line and "step 400" in line
+
+
+def test_no_burst_is_judged_before_enough_history_and_resume_forgets_later_ones(tmp_path: Path):
+    mon = HealthMonitor(tmp_path / "h.json", 1000)
+    _grads(mon, {50: 0.01, 100: 0.5})  # one earlier value only: not judged
+    assert mon.report()["ok"]
+    _grads(mon, {s: 0.01 for s in range(150, 451, 50)} | {500: 0.9, 550: 0.01})
+    assert [e["start"] for e in mon.report()["episodes"]] == [500]
+    resumed = HealthMonitor(tmp_path / "h.json", 1000, start_step=450)  # from a checkpoint at 450
+    assert resumed.report()["ok"]  # the burst at 500 is trained again
+    kept = HealthMonitor(tmp_path / "h.json", 1000, start_step=500)
+    assert [e["kind"] for e in kept.report()["episodes"]] == ["gradient_burst"]

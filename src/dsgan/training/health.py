@@ -13,12 +13,18 @@ and keeps ``RUN/health.json`` up to date::
 The thresholds are documented defaults, not tuned per data set: a logit gap (mean real logit minus
 mean fake logit) of 3 means D puts about 82% on each side; a colour shift of 1.5 grey levels is
 five times a healthy run's.
+
+A third check is instantaneous: a **gradient burst**, a logged norm of G's gradient
+(``diag/grad_g``) ten times the median of the run's earlier logged values. One such step can move
+the learned stages' parameters far and then leave them nearly frozen while Adam's second moment
+decays (docs/RESULTS.md: a clean run's codec gate stayed at 0.14 for 2,000 steps after one).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,13 +42,15 @@ class HealthChecks:
     rgb_shift: float = 1.5  # mean absolute colour shift of G's output, grey levels (0..255)
     min_steps: int = 100  # a state must hold this long to count (and 5% of the run)
     min_fraction: float = 0.05
+    grad_burst: float = 10.0  # G's gradient norm / median of the earlier logged ones; 0 = off
+    burst_history: int = 5  # logged values needed before bursts are judged
 
 
 @dataclass
 class Episode:
     """One stretch of logged steps over a threshold."""
 
-    kind: str  # d_saturated | colour_drift
+    kind: str  # d_saturated | colour_drift (gradient_burst: a one-step record, not an Episode)
     start: int
     end: int
     peak: float
@@ -89,6 +97,7 @@ class HealthMonitor:
     _warned: set[tuple[str, int]] = field(default_factory=set)
     _last: int = 0
     _written: str = ""  # the text last written to ``path``
+    _grads: list[float] = field(default_factory=list)  # logged diag/grad_g, in step order
 
     def __post_init__(self) -> None:
         if self.start_step > 0 and self.path is not None and self.path.is_file():
@@ -109,7 +118,9 @@ class HealthMonitor:
         for ep, was_open in candidates:
             if ep["start"] > step:
                 continue
-            if was_open or ep["end"] >= step:
+            if ep["kind"] == "gradient_burst":
+                self.episodes.append(ep)
+            elif was_open or ep["end"] >= step:
                 live = Episode(ep["kind"], ep["start"], min(ep["end"], step), ep["peak"])
                 live.total, live.count = ep["mean"], 1
                 self._open[ep["kind"]] = live
@@ -129,6 +140,7 @@ class HealthMonitor:
         states: dict[str, float | None] = {"colour_drift": values.get("diag/rgb_shift")}
         if self.watch_d and "d/real" in values and "d/fake" in values:
             states["d_saturated"] = values["d/real"] - values["d/fake"]
+        self._check_burst(step, values.get("diag/grad_g"))
         limits = {"colour_drift": self.checks.rgb_shift, "d_saturated": self.checks.logit_gap}
         for kind, value in states.items():
             if value is None:
@@ -142,6 +154,33 @@ class HealthMonitor:
             elif kind in self._open:
                 self._close(kind)
         self._write()
+
+    def _check_burst(self, step: int, grad: float | None) -> None:
+        """Record a gradient burst: ``grad`` >= ``grad_burst`` x the median of earlier ones."""
+        c = self.checks
+        if grad is None or c.grad_burst <= 0:
+            return
+        if len(self._grads) >= c.burst_history:
+            median = statistics.median(self._grads[-200:])
+            if median > 0 and grad >= c.grad_burst * median:
+                ratio = grad / median
+                self.episodes.append(
+                    {
+                        "kind": "gradient_burst",
+                        "start": step,
+                        "end": step,
+                        "peak": round(ratio, 1),
+                        "mean": round(grad, 6),
+                    }
+                )
+                log.warning(
+                    "training health: gradient burst at step %d (G's gradient norm %.3g, %.0fx "
+                    "the run's median)",
+                    step,
+                    grad,
+                    ratio,
+                )
+        self._grads.append(grad)
 
     def _close(self, kind: str) -> None:
         ep = self._open.pop(kind)
@@ -177,7 +216,9 @@ class HealthMonitor:
         if rep["ok"]:
             return None
         parts = [
-            f"{_WORDS[e['kind']]} at steps {e['start']}-{e['end']} (mean {e['mean']:g})"
+            f"{_WORDS[e['kind']]} at step {e['start']} ({e['peak']:g}x the median)"
+            if e["kind"] == "gradient_burst"
+            else f"{_WORDS[e['kind']]} at steps {e['start']}-{e['end']} (mean {e['mean']:g})"
             for e in rep["episodes"]
         ]
         where = f" (details: {self.path})" if self.path is not None else ""
@@ -192,4 +233,5 @@ class HealthMonitor:
 _WORDS = {
     "d_saturated": "discriminator saturated (mean logit gap real - fake above the limit)",
     "colour_drift": "colour drift (G's output shifts colours from its input)",
+    "gradient_burst": "gradient burst (G's gradient norm far above the run's median)",
 }
