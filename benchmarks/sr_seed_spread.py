@@ -20,9 +20,8 @@ from pathlib import Path
 import torch
 
 from benchlib import ROOT, git_commit, machine
-from quality import Budget, sr_job, sr_scores, train_job
-
 from dsgan.devices import resolve_device
+from quality import Budget, sr_job, sr_scores, train_job
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -94,8 +93,10 @@ def main() -> int:
         "|---|" + "---|" * (len(args.seeds) + 1),
     ]
     for r in rows:
+        run = Path(r["folder"]).parent.name  # a DSGAN row: which run made the LR
+        label = f"{r['lr']} ({run})" if r["lr"].startswith("dsgan") else r["lr"]
         lines.append(
-            f"| {r['lr']} | "
+            f"| {label} | "
             + " | ".join(f"{r['psnr_by_seed'][s]:.3f}" for s in args.seeds)
             + f" | {r['spread_db']:.3f} |"
         )
