@@ -170,12 +170,19 @@ def add_folder_args(parser: argparse.ArgumentParser, checkpoint_help: str, input
     add_on_error(parser)
 
 
-def report_counts(counts: dict[str, int], output: Path, dist_info: Any, prefix: str = "") -> int:
-    """Print what a folder command did; exit code 1 if some inputs failed (they were skipped)."""
+def report_counts(
+    counts: dict[str, int],
+    output: Path,
+    dist_info: Any,
+    prefix: str = "",
+    failed: str = "failed",
+) -> int:
+    """Print what a folder command did; exit code 1 if some inputs failed (they were skipped).
+    ``failed``: the word for those inputs."""
     part = f" (rank {dist_info.rank} of {dist_info.world_size})" if dist_info.enabled else ""
     print(
         f"{prefix}{counts['written']} written, {counts['existing']} already present, "
-        f"{counts['failed']} failed -> {output}{part}"
+        f"{counts['failed']} {failed} -> {output}{part}"
     )
     return 0 if counts["failed"] == 0 else 1
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dsgan.cli.common import add_on_error, int_at_least, rank_and_device, seed_type
+from dsgan.cli.common import (
+    add_on_error,
+    int_at_least,
+    rank_and_device,
+    report_counts,
+    seed_type,
+)
 from dsgan.errors import UserError
 
 NAME = "corrupt"
@@ -79,9 +85,4 @@ def run(args: argparse.Namespace) -> int:
     counts = corrupt_folder(
         corruption, args.input, args.output, opts, dist_info.rank, dist_info.world_size
     )
-    part = f" (rank {dist_info.rank} of {dist_info.world_size})" if dist_info.enabled else ""
-    print(
-        f"{counts['written']} written, {counts['existing']} already present, "
-        f"{counts['failed']} skipped (unusable) -> {args.output}{part}"
-    )
-    return 0 if counts["failed"] == 0 else 1
+    return report_counts(counts, args.output, dist_info, failed="skipped (unusable)")
