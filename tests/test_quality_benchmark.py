@@ -265,3 +265,36 @@ def test_dsgan_set_overrides_every_variant_and_keys_its_own_run(tmp_path: Path) 
     assert job_a["out"] != job_p["out"]  # an ablation never reuses the plain variant's run
     with pytest.raises(SystemExit):
         quality.parse_args([*base, "--dsgan-set", "model.blur"])
+
+
+@pytest.mark.slow
+def test_sr_seeds_report_the_mean_and_range(tmp_path: Path, make_images, monkeypatch) -> None:
+    """--sr-seeds 2: every LR method's SR trained with seeds 0 and 1; the row is their mean, the
+    range is shown, and the seed-0 runs are the ones a one-seed run makes (same folders)."""
+    from dsgan.metrics import evaluate
+
+    small = functools.partial(
+        evaluate.EvalOptions, ts_iterations=5, ts_train_patches=64, ts_test_patches=32
+    )
+    monkeypatch.setattr(evaluate, "EvalOptions", small)
+    data = tmp_path / "photos"
+    make_images(data / "train", 4, 96, seed=1)
+    make_images(data / "val", 2, 160, seed=2)
+    argv = ["--data", str(data), "--work", str(tmp_path / "work")]
+    argv += ["--results", str(tmp_path / "results"), "--device", "cpu", "--jobs", "1"]
+    argv += ["--corruptions", "noise8", "--modes", "same", "--variants", "residual"]
+    argv += ["--dsgan-iterations", "2", "--dsgan-batch", "2", "--dsgan-crop", "9"]
+    argv += ["--sr-iterations", "2", "--sr-batch", "2", "--sr-patch", "32"]
+    argv += ["--tag", "toy"]  # one work folder for both runs
+    assert quality.main([*argv, "--name", "one"]) == 0
+    one_seed = sorted((tmp_path / "work").rglob("sr-*/generator.safetensors"))
+    assert quality.main([*argv, "--name", "two", "--sr-seeds", "2"]) == 0
+    two_seeds = sorted((tmp_path / "work").rglob("sr-*/generator.safetensors"))
+    assert set(one_seed) < set(two_seeds) and len(two_seeds) == 2 * len(one_seed)
+    res = json.loads((tmp_path / "results" / "two.json").read_text())
+    for m in res["corruptions"]["noise8"]["methods"].values():
+        by_seed = m["sr"]["psnr_by_seed"]
+        assert len(by_seed) == 2 and m["sr"]["psnr"] == pytest.approx(sum(by_seed) / 2)
+    md = (tmp_path / "results" / "two.md").read_text()
+    lo, hi = sorted(res["corruptions"]["noise8"]["methods"]["bicubic"]["sr"]["psnr_by_seed"])
+    assert f"({lo:.2f}-{hi:.2f})" in md
