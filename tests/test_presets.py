@@ -25,6 +25,7 @@ def test_train_without_a_preset_uses_the_camera_recipe(tmp_path: Path, capsys) -
     assert model["blur"] == 0 and model["signal_noise"] is True
     assert model["output"] == "residual" and model["noise_channels"] == 3
     assert cfg["loss"]["w_col"] == 0.1 and cfg["loss"]["d_batch"] == "joint"
+    assert cfg["loss"]["w_id"] == 0.03  # the identity prior
 
 
 def test_paper_preset_is_the_papers_networks(tmp_path: Path, capsys) -> None:
