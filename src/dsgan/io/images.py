@@ -8,7 +8,9 @@ renamed over the target, so a crash never leaves a half-written image.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -91,61 +93,10 @@ def load_image(path: str | Path) -> torch.Tensor:
     return load_image_verbatim(path)[0]
 
 
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(height, width) of an image as :func:`load_image` would return it (EXIF rotation
-    applied), from its header alone: no pixel is decoded (so a PNG's EXIF rotation counts only
-    when its eXIf chunk precedes the pixel data, as writers put it).
-
-    Raises:
-        ImageError: as :func:`load_image` for files whose header is already unusable; a file
-            damaged further in is only found when it is decoded.
-    """
-    path = Path(path)
-    try:
-        if _broken_link(path):
-            raise ImageError(path, "broken symbolic link (its target is missing, or it loops)")
-        if path.stat().st_size == 0:
-            raise ImageError(path, "file is empty (0 bytes)")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-        with img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise ImageError(path, f"{w}x{h} pixels exceeds the {MAX_PIXELS} limit")
-            if img.format == "PNG":  # getexif() would decode a PNG to find a late eXIf chunk
-                exif = Image.Exif()
-                if img.info.get("exif"):
-                    exif.load(img.info["exif"])
-            else:
-                exif = img.getexif()
-            if exif.get(ORIENTATION_TAG, 1) in (5, 6, 7, 8):  # rotated by 90 degrees
-                w, h = h, w
-    except ImageError:
-        raise
-    except FileNotFoundError as exc:
-        raise ImageError(path, "file not found") from exc
-    except IsADirectoryError as exc:
-        raise ImageError(path, "is a folder, not an image file") from exc
-    except PermissionError as exc:
-        raise ImageError(path, "permission denied; make the file readable") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(path, f"refused as a possible decompression bomb ({exc})") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageError(path, "not a readable image (unknown or corrupt format)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(path, f"corrupt or truncated image ({exc})") from exc
-    return h, w
-
-
-def load_image_verbatim(path: str | Path) -> tuple[torch.Tensor, bool]:
-    """:func:`load_image`, plus whether the file is a PNG whose pixels it returns unchanged:
-    8-bit truecolour RGB (IHDR bit depth 8, colour type 2; Pillow would also call 16-bit RGB
-    "RGB"), no transparency, no EXIF rotation. Saving the image as PNG then gives the same pixels
-    as the file itself, so callers may copy the file instead of re-encoding it (much faster). One
-    decode serves both.
-    """
-    path = Path(path)
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """The image file opened by Pillow (header read, size within :data:`MAX_PIXELS`); every
+    failure, in the opening or in the caller's block, becomes an ImageError naming ``path``."""
     try:
         if _broken_link(path):
             raise ImageError(path, "broken symbolic link (its target is missing, or it loops)")
@@ -158,15 +109,7 @@ def load_image_verbatim(path: str | Path) -> tuple[torch.Tensor, bool]:
                     raise ImageError(
                         path, f"{img.width}x{img.height} pixels exceeds the {MAX_PIXELS} limit"
                     )
-                img.load()
-                verbatim = (
-                    img.format == "PNG"
-                    and "transparency" not in img.info
-                    and img.getexif().get(ORIENTATION_TAG, 1) == 1
-                    and _png_is_rgb8(path)
-                )
-                img = ImageOps.exif_transpose(img)
-                arr = _to_rgb_array(img, path)
+                yield img
     except ImageError:
         raise
     except FileNotFoundError as exc:
@@ -181,6 +124,46 @@ def load_image_verbatim(path: str | Path) -> tuple[torch.Tensor, bool]:
         raise ImageError(path, "not a readable image (unknown or corrupt format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(path, f"corrupt or truncated image ({exc})") from exc
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(height, width) of an image as :func:`load_image` would return it (EXIF rotation
+    applied), from its header alone: no pixel is decoded (so a PNG's EXIF rotation counts only
+    when its eXIf chunk precedes the pixel data, as writers put it).
+
+    Raises:
+        ImageError: as :func:`load_image` for files whose header is already unusable; a file
+            damaged further in is only found when it is decoded.
+    """
+    with _opened(Path(path)) as img:
+        w, h = img.size
+        if img.format == "PNG":  # getexif() would decode a PNG to find a late eXIf chunk
+            exif = Image.Exif()
+            if img.info.get("exif"):
+                exif.load(img.info["exif"])
+        else:
+            exif = img.getexif()
+    return (w, h) if exif.get(ORIENTATION_TAG, 1) in (5, 6, 7, 8) else (h, w)
+
+
+def load_image_verbatim(path: str | Path) -> tuple[torch.Tensor, bool]:
+    """:func:`load_image`, plus whether the file is a PNG whose pixels it returns unchanged:
+    8-bit truecolour RGB (IHDR bit depth 8, colour type 2; Pillow would also call 16-bit RGB
+    "RGB"), no transparency, no EXIF rotation. Saving the image as PNG then gives the same pixels
+    as the file itself, so callers may copy the file instead of re-encoding it (much faster). One
+    decode serves both.
+    """
+    path = Path(path)
+    with _opened(path) as img:
+        img.load()
+        verbatim = (
+            img.format == "PNG"
+            and "transparency" not in img.info
+            and img.getexif().get(ORIENTATION_TAG, 1) == 1
+            and _png_is_rgb8(path)
+        )
+        img = ImageOps.exif_transpose(img)
+        arr = _to_rgb_array(img, path)
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))), verbatim
 
 
