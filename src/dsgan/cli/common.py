@@ -195,3 +195,30 @@ def rank_and_device(device: str) -> tuple[Any, Any]:
 
     info = env_rank()
     return info, local_device(resolve_device(device), info)
+
+
+def run_training(trainer_cls: Any, cfg: Any, args: argparse.Namespace, name: str, what: str) -> int:
+    """Train ``trainer_cls(cfg, ...)`` as ``dsgan NAME`` does, under ``torchrun`` one process per
+    device with DDP over the process group (docs/SPEED.md): rank 0 reports ``what`` written, or
+    how to resume after a stop (exit 130)."""
+    from dsgan.devices import resolve_device
+    from dsgan.training import distributed
+
+    device = distributed.local_device(resolve_device(cfg.device))
+    with distributed.process_group(device) as dist_info:
+        trainer = trainer_cls(
+            cfg,
+            resume=args.resume,
+            on_error=args.on_error,
+            rank=dist_info.rank,
+            world_size=dist_info.world_size,
+        )
+        try:
+            path = trainer.train()
+        except KeyboardInterrupt:
+            if dist_info.is_main:
+                print(stopped_message(name, trainer.step, cfg.out))
+            return 130
+    if dist_info.is_main:
+        print(f"{what} written to {path}")
+    return 0

@@ -11,7 +11,7 @@ from dsgan.cli.common import (
     add_run_args,
     check_run_dir,
     resolve_run_config,
-    stopped_message,
+    run_training,
 )
 from dsgan.config.base import dump_config
 from dsgan.config.sr import SRConfig
@@ -93,26 +93,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     d = cfg.data
     check_run_dir(cfg.out, {"--pairs": d.pairs, "--lr": d.lr, "--hr": d.hr, "--val": d.val})
-    from dsgan.devices import resolve_device
-    from dsgan.training import distributed
     from dsgan.training.sr_trainer import SRTrainer
 
-    # under torchrun: one process per device, DDP over the process group (docs/SPEED.md)
-    device = distributed.local_device(resolve_device(cfg.device))
-    with distributed.process_group(device) as dist_info:
-        trainer = SRTrainer(
-            cfg,
-            resume=args.resume,
-            on_error=args.on_error,
-            rank=dist_info.rank,
-            world_size=dist_info.world_size,
-        )
-        try:
-            path = trainer.train()
-        except KeyboardInterrupt:
-            if dist_info.is_main:
-                print(stopped_message(NAME, trainer.step, cfg.out))
-            return 130
-    if dist_info.is_main:
-        print(f"SR generator written to {path}")
-    return 0
+    return run_training(SRTrainer, cfg, args, NAME, "SR generator")
