@@ -1,9 +1,10 @@
-"""``dsgan evaluate GEN_DIR REAL_DIR``: distribution metrics between two image folders.
+"""``dsgan evaluate GEN_DIR [REAL_DIR]``: image quality of a folder, and how it compares to real.
 
-FID/KID (when the Inception weights are found), noise level, cross-channel residual correlation,
-blocking (8-px grid steps, as JPEG's), high-frequency spectrum distance, a classifier two-sample
-test and, with ``--gt``, PSNR / SSIM / colour PSNR / LPIPS. Prints a table (and the JSON summary);
-``--json`` and ``--report`` write files.
+Always: the no-reference scores NIQE and BRISQUE of each folder (lower is better; bootstrap
+intervals over images). With REAL_DIR: FID/KID (when the Inception weights are found), noise
+level, cross-channel residual correlation, blocking (8-px grid steps, as JPEG's), high-frequency
+spectrum distance and a classifier two-sample test. With ``--gt``: PSNR / SSIM / colour PSNR /
+LPIPS. Prints a table (and the JSON summary); ``--json`` and ``--report`` write files.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from dsgan.metrics.evaluate import EvalOptions, evaluate_loaded, load_sets
 from dsgan.metrics.report import format_table, to_json, write_html, write_json
 
 NAME = "evaluate"
-HELP = "metrics between generated and real image folders (FID/KID, noise, spectra, two-sample test, PSNR/SSIM/LPIPS with --gt)"
+HELP = "image quality without ground truth (NIQE, BRISQUE), against real images (FID/KID, noise, spectra, two-sample test) and with --gt (PSNR/SSIM/LPIPS)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("gen_dir", type=Path, metavar="GEN_DIR", help="generated images")
     p.add_argument(
-        "real_dir", type=Path, metavar="REAL_DIR", help="real images of the target domain"
+        "real_dir",
+        type=Path,
+        nargs="?",
+        metavar="REAL_DIR",
+        help="real images of the target domain (optional: without it, only NIQE/BRISQUE and --gt)",
     )
     p.add_argument(
         "--gt",
@@ -68,7 +73,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--kid-subsets", type=int_at_least(1), default=100)
     g.add_argument("--batch-size", type=int_at_least(1), default=16)
-    g = p.add_argument_group("noise, spectra, two-sample test")
+    p.add_argument(
+        "--no-noref",
+        action="store_true",
+        help="skip NIQE and BRISQUE (about 0.3 s per 512x512 image)",
+    )
+    g = p.add_argument_group("noise, spectra, two-sample test (with REAL_DIR)")
     g.add_argument("--noise-method", choices=("immerkaer", "mad"), default="immerkaer")
     g.add_argument(
         "--band",
@@ -138,6 +148,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UserError("--iterations and --crop-border must be >= 0")
     if args.max_images is not None and args.max_images < 1:
         raise UserError("--max-images must be >= 1")
+    if args.real_dir is None and args.gt is None and args.no_noref:
+        raise UserError(
+            "nothing to compute: give REAL_DIR, --gt DIR, or drop --no-noref (NIQE/BRISQUE)"
+        )
     lo, hi = args.band
     if not 0 <= lo < hi <= 0.5:
         raise UserError(f"--band {lo} {hi}: need 0 <= LOW < HIGH <= 0.5 (cycles/pixel)")
@@ -171,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
         lpips_weights=args.lpips_weights,
         y_channel=args.y_channel,
         crop_border=args.crop_border,
+        noref=not args.no_noref,
         seed=args.seed,
         device=args.device,
     )
@@ -189,10 +204,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {args.json}")
     if args.report is not None:
         k = args.samples
-        samples = [
-            ("generated", sets.gen[:k], [p.name for p in sets.gen_files[:k]]),
-            ("real", sets.real[:k], [p.name for p in sets.real_files[:k]]),
-        ]
+        samples = [("generated", sets.gen[:k], [p.name for p in sets.gen_files[:k]])]
+        if sets.real is not None:
+            samples.append(("real", sets.real[:k], [p.name for p in sets.real_files[:k]]))
         if sets.gt is not None and sets.gt_index is not None:
             names = [sets.gen_files[i].name for i in sets.gt_index[:k]]
             samples.append(("ground truth (of the generated images named)", sets.gt[:k], names))

@@ -1,8 +1,10 @@
 """Folders (or lists of images) -> one dict of metrics.
 
-Metrics that need no pretrained weights always run: noise level, cross-channel residual
-correlation, blocking (JPEG-style grid steps), high-frequency spectrum distance, classifier
-two-sample test and, with ground truth, PSNR / SSIM / colour PSNR. FID/KID need the Inception
+Metrics that need no pretrained weights always run: the no-reference quality scores NIQE and
+BRISQUE of each set (with bootstrap intervals over images), and, when a real set is given, noise
+level, cross-channel residual correlation, blocking (JPEG-style grid steps), high-frequency
+spectrum distance and a classifier two-sample test; with ground truth, PSNR / SSIM / colour PSNR
+(per image too, with a bootstrap interval of the mean). FID/KID need the Inception
 weights and LPIPS the AlexNet weights: with ``"auto"`` they are computed when the weights are found
 and otherwise reported as ``None`` with the reason in ``result["skipped"]``; with ``"require"``
 missing weights raise a ``UserError``; a weight file given explicitly must be valid. Nothing falls
@@ -22,13 +24,23 @@ import torch
 
 from dsgan.errors import UserError
 from dsgan.io.images import list_images, load_image
-from dsgan.metrics import blocking, inception, noise, reference, spectrum, two_sample
+from dsgan.metrics import (
+    blocking,
+    bootstrap,
+    inception,
+    noise,
+    noref,
+    reference,
+    spectrum,
+    two_sample,
+)
 from dsgan.metrics import fid as fid_mod
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["auto", "require", "off"]
-RESULT_VERSION = 1
+RESULT_VERSION = 2
+NO_REAL = "no real image set given"
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,7 @@ class EvalOptions:
     lpips_weights: str | Path | None = None
     y_channel: bool = False
     crop_border: int = 0
+    noref: bool = True
     seed: int = 0
     device: str = "cpu"
 
@@ -168,6 +181,9 @@ def _reference(
     out: dict[str, Any] = {
         "n_pairs": len(psnrs),
         "psnr": sum(psnrs) / len(psnrs),
+        "psnr_ci": bootstrap.mean_ci(psnrs, seed=opt.seed).as_dict(),
+        "psnr_per_image": psnrs,
+        "ssim_per_image": ssims,
         "ssim": sum(ssims) / len(ssims),
         "color_psnr": sum(cpsnrs) / len(cpsnrs),
         "lpips": None,
@@ -198,40 +214,72 @@ def _reference(
     return out
 
 
+def no_reference_scores(
+    images: Sequence[torch.Tensor], seed: int = 0, names: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """NIQE and BRISQUE of each image, their means and bootstrap intervals over images.
+
+    Returns:
+        ``{"niqe": {mean, lo, hi, n, level, per_image, direction}, "brisque": {...}}``;
+        images under NIQE's 96x96 px patch get ``None`` in its ``per_image`` and are left out of
+        its mean (``n`` counts the rest).
+    """
+    out: dict[str, Any] = {}
+    for metric in ("niqe", "brisque"):
+        side = noref.MIN_SIDE[metric]
+        per_image = [
+            (noref.niqe if metric == "niqe" else noref.brisque)(im)
+            if min(im.shape[-2:]) >= side
+            else None
+            for im in images
+        ]
+        ci = bootstrap.mean_ci([v for v in per_image if v is not None], seed=seed)
+        out[metric] = ci.as_dict() | {
+            "per_image": per_image,
+            "names": list(names) if names else None,
+            "direction": noref.DIRECTION[metric],
+            "min_side": side,
+        }
+    return out
+
+
 def evaluate_images(
     gen: Sequence[torch.Tensor],
-    real: Sequence[torch.Tensor],
+    real: Sequence[torch.Tensor] | None,
     gt: Sequence[torch.Tensor] | None = None,
     options: EvalOptions | None = None,
     inputs: dict[str, Any] | None = None,
     gt_index: Sequence[int] | None = None,
     names: Sequence[str] | None = None,
+    real_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """All metrics between in-memory image sets.
 
     Args:
         gen: generated images, (3, H, W) float tensors in [0, 1] (sizes may differ).
         real: reference (target-domain) images, same format; need not be paired with ``gen``.
+            None: only the no-reference scores of ``gen`` (and the reference metrics with ``gt``).
         gt: optional ground truth for the reference metrics, same sizes as the generated images it
             pairs with: ``gen`` element by element, or ``gen[gt_index[k]]`` for ``gt[k]``.
         options: :class:`EvalOptions` (defaults when None).
         inputs: extra entries for ``result["inputs"]`` (e.g. folder paths).
         gt_index: which generated image each ground truth pairs with (default: all, in order).
-        names: names of the generated images, for error messages.
+        names, real_names: names of the images, for error messages and per-image scores.
 
     Returns:
         JSON-able dict (``inf`` possible for PSNR of identical images) with sections ``inputs``,
+        ``no_reference`` (gen/real: niqe and brisque with mean, bootstrap lo/hi, per_image) or None,
         ``fidelity`` (fid, kid_mean, kid_std, ...), ``noise`` (gen, real, diff in 0..255 units),
-        ``channel_corr`` (gen/real: rg, rb, gb, mean), ``blocking`` (gen, real, period) or None,
-        ``spectrum`` (l1, l2, high_band_diff, band, freqs, gen, real), ``two_sample`` (accuracy,
-        p_value, ...) or None, ``reference`` (psnr, ssim, color_psnr, lpips, n_pairs) or None,
-        ``skipped`` {metric: reason} and ``notes``.
+        ``channel_corr`` (gen/real: rg, rb, gb, mean), ``blocking`` (gen, real, period), ``spectrum``
+        (l1, l2, high_band_diff, band, freqs, gen, real), ``two_sample`` (accuracy, p_value, ...),
+        ``reference`` (psnr, psnr_ci, psnr_per_image, ssim, color_psnr, lpips, n_pairs), each None
+        when not computed, ``skipped`` {metric: reason} and ``notes``.
     """
     from dsgan.devices import resolve_device
 
     opt = options or EvalOptions()
-    if not gen or not real:
-        raise UserError("both image sets must hold at least one image")
+    if not gen or (real is not None and not real):
+        raise UserError("each image set given must hold at least one image")
     if gt is not None and gt_index is None and len(gt) != len(gen):
         raise UserError(f"ground truth has {len(gt)} images but the generated set {len(gen)}")
     if gt is not None and gt_index is not None and len(gt_index) != len(gt):
@@ -244,12 +292,62 @@ def evaluate_images(
         "inputs": {
             **(inputs or {}),
             "n_gen": len(gen),
-            "n_real": len(real),
+            "n_real": len(real) if real is not None else 0,
             "n_pairs": len(gt) if gt is not None else 0,
         },
     }
+    if opt.noref:
+        log.info("NIQE / BRISQUE ...")
+        result["no_reference"] = {
+            "gen": no_reference_scores(gen, opt.seed, names),
+            "real": no_reference_scores(real, opt.seed, real_names) if real is not None else None,
+        }
+        if any(min(im.shape[-2:]) < noref.NIQE_PATCH for im in [*gen, *(real or [])]):
+            notes.append(
+                f"NIQE leaves out images under {noref.NIQE_PATCH}x{noref.NIQE_PATCH} px (its patch)"
+            )
+    else:
+        result["no_reference"] = None
+        skipped["no_reference"] = "disabled"
+    if real is not None:
+        _distribution(result, gen, real, opt, device, skipped, notes)
+    else:
+        for key in ("fidelity", "noise", "channel_corr", "blocking", "spectrum", "two_sample"):
+            result[key] = None
+        skipped["distribution"] = NO_REAL
+
+    if gt is not None:
+        log.info("reference metrics ...")
+        index = list(gt_index) if gt_index is not None else list(range(len(gt)))
+        result["reference"] = _reference(
+            [gen[i] for i in index],
+            gt,
+            opt,
+            device,
+            skipped,
+            [names[i] for i in index] if names else None,
+        )
+    else:
+        result["reference"] = None
+    result["skipped"] = skipped
+    result["notes"] = notes
+    return result
+
+
+def _distribution(
+    result: dict[str, Any],
+    gen: Sequence[torch.Tensor],
+    real: Sequence[torch.Tensor],
+    opt: EvalOptions,
+    device: torch.device,
+    skipped: dict[str, str],
+    notes: list[str],
+) -> None:
+    """The generated-vs-real sections of :func:`evaluate_images`, written into ``result``."""
     log.info("FID/KID ...")
     result["fidelity"] = _fidelity(gen, real, opt, device, skipped)
+    if result["fidelity"].get("note"):
+        notes.append(result["fidelity"].pop("note"))
 
     log.info("noise and channel statistics ...")
     ng = noise.mean_noise_sigma(gen, opt.noise_method)
@@ -282,50 +380,31 @@ def evaluate_images(
     spec = spectrum.compare_spectra(gen, real, opt.spectrum_bins, opt.spectrum_band)
     result["spectrum"] = asdict(spec) | {"band": list(spec.band)}
 
-    if opt.two_sample:
-        log.info("two-sample classifier ...")
-        ts = two_sample.two_sample_test(
-            gen,
-            real,
-            patch_size=opt.ts_patch_size,
-            train_patches=opt.ts_train_patches,
-            test_patches=opt.ts_test_patches,
-            iterations=opt.ts_iterations,
-            folds=opt.ts_folds,
-            seed=opt.seed,
-            device=device,
-        )
-        result["two_sample"] = asdict(ts) | {
-            "patch_size": opt.ts_patch_size,
-            "iterations": opt.ts_iterations,
-        }
-        if ts.split == "patches":
-            notes.append(
-                "two-sample test: fewer than 2 images in a set, so train and test patches "
-                "come from the same images (accuracy is optimistic)"
-            )
-    else:
+    if not opt.two_sample:
         result["two_sample"] = None
         skipped["two_sample"] = "disabled"
-
-    if gt is not None:
-        log.info("reference metrics ...")
-        index = list(gt_index) if gt_index is not None else list(range(len(gt)))
-        result["reference"] = _reference(
-            [gen[i] for i in index],
-            gt,
-            opt,
-            device,
-            skipped,
-            [names[i] for i in index] if names else None,
+        return
+    log.info("two-sample classifier ...")
+    ts = two_sample.two_sample_test(
+        gen,
+        real,
+        patch_size=opt.ts_patch_size,
+        train_patches=opt.ts_train_patches,
+        test_patches=opt.ts_test_patches,
+        iterations=opt.ts_iterations,
+        folds=opt.ts_folds,
+        seed=opt.seed,
+        device=device,
+    )
+    result["two_sample"] = asdict(ts) | {
+        "patch_size": opt.ts_patch_size,
+        "iterations": opt.ts_iterations,
+    }
+    if ts.split == "patches":
+        notes.append(
+            "two-sample test: fewer than 2 images in a set, so train and test patches "
+            "come from the same images (accuracy is optimistic)"
         )
-    else:
-        result["reference"] = None
-    if result["fidelity"].get("note"):
-        notes.append(result["fidelity"].pop("note"))
-    result["skipped"] = skipped
-    result["notes"] = notes
-    return result
 
 
 @dataclass
@@ -335,7 +414,7 @@ class LoadedSets:
     gen_files: list[Path]
     gen: list[torch.Tensor]
     real_files: list[Path]
-    real: list[torch.Tensor]
+    real: list[torch.Tensor] | None
     gt: list[torch.Tensor] | None
     gt_index: list[int] | None
     inputs: dict[str, Any]
@@ -344,16 +423,19 @@ class LoadedSets:
 
 def load_sets(
     gen_dir: str | Path,
-    real_dir: str | Path,
+    real_dir: str | Path | None,
     gt_dir: str | Path | None = None,
     max_images: int | None = None,
 ) -> LoadedSets:
     """Decode the folders of :func:`evaluate_folders` (ground truth matched by file stem)."""
     gen_files, gen = load_folder(gen_dir, max_images)
-    real_files, real = load_folder(real_dir, max_images)
+    real_files: list[Path] = []
+    real = None
+    if real_dir is not None:
+        real_files, real = load_folder(real_dir, max_images)
     inputs: dict[str, Any] = {
         "gen_dir": str(gen_dir),
-        "real_dir": str(real_dir),
+        "real_dir": str(real_dir) if real_dir is not None else None,
         "gt_dir": str(gt_dir) if gt_dir is not None else None,
     }
     notes: list[str] = []
@@ -379,6 +461,7 @@ def evaluate_loaded(sets: LoadedSets, options: EvalOptions | None = None) -> dic
         inputs=sets.inputs,
         gt_index=sets.gt_index,
         names=[p.name for p in sets.gen_files],
+        real_names=[p.name for p in sets.real_files],
     )
     result["notes"].extend(sets.notes)
     return result
@@ -386,7 +469,7 @@ def evaluate_loaded(sets: LoadedSets, options: EvalOptions | None = None) -> dic
 
 def evaluate_folders(
     gen_dir: str | Path,
-    real_dir: str | Path,
+    real_dir: str | Path | None,
     gt_dir: str | Path | None = None,
     options: EvalOptions | None = None,
     max_images: int | None = None,
@@ -395,7 +478,8 @@ def evaluate_folders(
 
     Args:
         gen_dir: generated images (e.g. DSGAN output, or SR output when ``gt_dir`` is given).
-        real_dir: real images of the target domain (unpaired).
+        real_dir: real images of the target domain (unpaired); None: no-reference scores (and
+            the reference metrics with ``gt_dir``) only.
         gt_dir: ground truth for ``gen_dir``, matched by file stem (``a.png`` <-> ``a.jpg``);
             generated images without a match are left out of the reference metrics (see notes).
         options: :class:`EvalOptions`.

@@ -59,11 +59,34 @@ def _fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
+def _ci(entry: dict[str, Any]) -> str:
+    if entry.get("n", 0) == 0:
+        return "n/a"
+    return f"{_fmt(entry['mean'])} [{_fmt(entry['lo'], 3)}, {_fmt(entry['hi'], 3)}]"
+
+
+def _noref_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    nr = result.get("no_reference")
+    if not nr:
+        return []
+    rows = []
+    for metric, label in (("niqe", "NIQE"), ("brisque", "BRISQUE")):
+        g = nr["gen"][metric]
+        level = f"{round(100 * g['level'])}% bootstrap interval over images"
+        rows.append((f"{label} gen", _ci(g), f"{g['direction']}; {level} (n={g['n']})"))
+        if nr.get("real"):
+            r = nr["real"][metric]
+            rows.append((f"{label} real", _ci(r), f"{r['direction']} (n={r['n']})"))
+    return rows
+
+
 def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(metric, value, meaning) rows of the readable summary."""
-    rows: list[tuple[str, str, str]] = []
-    fi = result.get("fidelity") or {}
+    rows: list[tuple[str, str, str]] = _noref_rows(result)
     skipped = result.get("skipped", {})
+    if result.get("noise") is None:
+        return rows + _reference_rows(result, skipped)
+    fi = result.get("fidelity") or {}
     fid_note = f"skipped: {skipped['fid']}" if "fid" in skipped else "lower is better"
     rows.append(("FID", _fmt(fi.get("fid")), fid_note))
     if fi.get("kid_mean") is not None:
@@ -124,11 +147,24 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
         )
     else:
         rows.append(("two-sample accuracy", "n/a", "disabled"))
+    return rows + _reference_rows(result, skipped)
+
+
+def _reference_rows(result: dict[str, Any], skipped: dict[str, str]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
     ref = result.get("reference")
     if ref:
         space = "Y" if ref["y_channel"] else "RGB"
         crop = f", crop {ref['crop_border']}" if ref["crop_border"] else ""
-        rows.append(("PSNR", _fmt(ref["psnr"]), f"dB, {space}{crop}, {ref['n_pairs']} pairs"))
+        finite = isinstance(ref["psnr"], float) and math.isfinite(ref["psnr"])
+        psnr = _ci(ref["psnr_ci"]) if ref.get("psnr_ci") and finite else _fmt(ref["psnr"])
+        rows.append(
+            (
+                "PSNR",
+                psnr,
+                f"dB, {space}{crop}, {ref['n_pairs']} pairs; higher is better",
+            )
+        )
         rows.append(("SSIM", _fmt(ref["ssim"]), f"{space}{crop}"))
         rows.append(("colour PSNR", _fmt(ref["color_psnr"]), "dB of 5x5 box low-passes"))
         lp_note = (
@@ -141,10 +177,9 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
 def format_table(result: dict[str, Any]) -> str:
     """Readable plain-text summary (one metric per line, then notes)."""
     inp = result.get("inputs", {})
-    lines = [
-        f"generated: {inp.get('gen_dir', '-')} ({inp.get('n_gen')} images)",
-        f"real:      {inp.get('real_dir', '-')} ({inp.get('n_real')} images)",
-    ]
+    lines = [f"generated: {inp.get('gen_dir', '-')} ({inp.get('n_gen')} images)"]
+    if inp.get("real_dir"):
+        lines.append(f"real:      {inp['real_dir']} ({inp.get('n_real')} images)")
     if inp.get("gt_dir"):
         lines.append(f"ground truth: {inp['gt_dir']} ({inp.get('n_pairs')} pairs)")
     rows = table_rows(result)
@@ -262,8 +297,7 @@ img {{ image-rendering: pixelated; max-width: 256px; }}
 <ul>{head}</ul>
 <h2>Metrics</h2><table>{rows}</table>
 {f"<ul>{notes}</ul>" if notes else ""}
-<h2>High-frequency spectra</h2>
-{spectrum_svg(result["spectrum"])}
+{"<h2>High-frequency spectra</h2>" + spectrum_svg(result["spectrum"]) if result.get("spectrum") else ""}
 {grids}
 </body></html>
 """

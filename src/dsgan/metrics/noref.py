@@ -1,0 +1,279 @@
+"""No-reference image quality: NIQE and BRISQUE, as their authors' MATLAB releases compute them.
+
+Both model the statistics of mean-subtracted, contrast-normalised (MSCN) luminance at two scales:
+
+- **NIQE** (Mittal, Soundararajan, Bovik, "Making a 'completely blind' image quality analyzer",
+  IEEE SPL 2013): 36 natural-scene features per 96x96 patch, a Gaussian fitted to the patches, and
+  its distance to the Gaussian of pristine photos. **Lower is better** (pristine photos about 3,
+  noisy or blocky ones 6-20).
+- **BRISQUE** (Mittal, Moorthy, Bovik, "No-reference image quality assessment in the spatial
+  domain", IEEE TIP 2012): the same kind of 36 features over the whole image, mapped by an RBF
+  support-vector regressor trained on LIVE opinion scores to a DMOS-like score. **Lower is
+  better** (about 0-20 for clean photos, up to about 100 for heavy distortion; it can leave
+  [0, 100]).
+
+The fitted parameters ship in ``dsgan/metrics/data`` (sources and licences in ``NOTICE.md`` there),
+so both work offline. No library on PyPI both ships these parameters and imports with our
+PyTorch/NumPy (``pyiqa`` downloads them at first use; ``basicsr`` does not import with current
+torchvision; ``brisque`` needs ``libsvm``), so the feature code is written here from the
+algorithm's published definition and checked against the MATLAB reference outputs
+(docs/RESULTS.md, "No-reference metrics"; ``benchmarks/noref_calibration.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import torch
+from scipy import ndimage
+from scipy.special import gamma as gamma_fn
+
+from dsgan.ops.resize import imresize
+
+NIQE_PATCH = 96
+# MATLAB's rgb2gray weights (NIQE's release) and OpenCV's BGR2GRAY ones (BRISQUE's C++ release).
+_MATLAB_GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+_CV_GRAY = np.array([0.299, 0.587, 0.114])
+# The shape grid both MATLAB releases search (gam = 0.2:0.001:10).
+_SHAPES = np.arange(200, 10001) / 1000.0
+_R_AGGD = gamma_fn(2 / _SHAPES) ** 2 / (gamma_fn(1 / _SHAPES) * gamma_fn(3 / _SHAPES))
+_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
+
+
+def to_gray(image: torch.Tensor, weights: np.ndarray = _MATLAB_GRAY) -> np.ndarray:
+    """Luma of the 8-bit image, rounded as ``rgb2gray(uint8(image))``: (H, W) float64 in 0..255.
+
+    Args:
+        image: (3, H, W) or (1, H, W) float tensor in [0, 1].
+        weights: R, G, B weights (default MATLAB's ``rgb2gray``).
+    """
+    u8 = (image.detach().float().clamp(0, 1) * 255).round().cpu().numpy().astype(np.float64)
+    if u8.shape[0] == 1:
+        return u8[0]
+    return np.round(np.tensordot(weights, u8, axes=1))
+
+
+def _gaussian_window() -> np.ndarray:
+    """MATLAB ``fspecial('gaussian', 7, 7/6)``, normalised to sum 1."""
+    ax = np.arange(-3, 4, dtype=np.float64)
+    g = np.exp(-(ax[:, None] ** 2 + ax[None, :] ** 2) / (2 * (7 / 6) ** 2))
+    return g / g.sum()
+
+
+_WINDOW = _gaussian_window()
+
+
+def mscn(gray: np.ndarray, border: str) -> np.ndarray:
+    """Mean-subtracted contrast-normalised coefficients (I - mu) / (sigma + 1), (H, W) float64.
+
+    ``border``: ``"nearest"`` (NIQE: ``imfilter(..., 'replicate')``) or ``"constant"``
+    (BRISQUE: ``filter2(..., 'same')``, zero padding).
+    """
+    mu = ndimage.correlate(gray, _WINDOW, mode=border, cval=0.0)
+    var = ndimage.correlate(gray * gray, _WINDOW, mode=border, cval=0.0) - mu * mu
+    return (gray - mu) / (np.sqrt(np.abs(var)) + 1)
+
+
+def aggd(values: np.ndarray) -> tuple[float, float, float]:
+    """Asymmetric generalised Gaussian fit by moment matching: (shape, left std, right std).
+
+    As the MATLAB release: a side without values has a NaN std, and an undefined moment ratio
+    gives the grid's first shape (0.2); NIQE then drops such patches (``nanmean``/``nancov``).
+    """
+    v = values.ravel()
+    left, right = v[v < 0], v[v > 0]
+    lstd = np.sqrt(np.mean(left * left)) if left.size else np.nan
+    rstd = np.sqrt(np.mean(right * right)) if right.size else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = lstd / rstd
+        r = np.mean(np.abs(v)) ** 2 / np.mean(v * v)
+        rnorm = r * (g**3 + 1) * (g + 1) / (g**2 + 1) ** 2
+    shape = _SHAPES[np.argmin((_R_AGGD - rnorm) ** 2)] if np.isfinite(rnorm) else _SHAPES[0]
+    return float(shape), float(lstd), float(rstd)
+
+
+def _pair_products(coeffs: np.ndarray) -> list[np.ndarray]:
+    """Products of each coefficient with its 4 neighbours (circular shifts, as ``circshift``)."""
+    return [coeffs * np.roll(coeffs, s, axis=(0, 1)) for s in _SHIFTS]
+
+
+def niqe_patch_features(coeffs: np.ndarray) -> list[float]:
+    """18 NIQE features of one MSCN patch: AGGD shape and mean scale, then per neighbour
+    direction (shape, mean, left scale, right scale)."""
+    shape, lstd, rstd = aggd(coeffs)
+    c = np.sqrt(gamma_fn(1 / shape) / gamma_fn(3 / shape))
+    feats = [shape, (lstd * c + rstd * c) / 2]
+    for pair in _pair_products(coeffs):
+        shape, lstd, rstd = aggd(pair)
+        c = np.sqrt(gamma_fn(1 / shape) / gamma_fn(3 / shape))
+        bl, br = lstd * c, rstd * c
+        mean = (br - bl) * gamma_fn(2 / shape) / gamma_fn(1 / shape)
+        feats += [shape, mean, bl, br]
+    return feats
+
+
+def brisque_features(gray: np.ndarray) -> np.ndarray:
+    """36 BRISQUE features of a (H, W) 0..255 image, as the authors' C++ release computes them.
+
+    The shipped regressor was trained on these features (LIVE's ``brisque_revised``; OpenCV's
+    ``quality`` module ports the same code): Gaussian 7x7 (sigma 1.16666) local statistics with
+    replicated borders on the image scaled to [0, 1], an AGGD fit to the MSCN coefficients
+    (shape, mean of the two variances), then per neighbour direction (shape, mean, left and right
+    variance) of the products with zero-filled shifts; the second scale is a half-size bicubic
+    resize (a = -0.75, no antialiasing).
+    """
+    feats: list[float] = []
+    im = gray / 255.0
+    for scale in range(2):
+        if scale == 1:
+            im = _half_cubic(im)
+        mu = ndimage.correlate(im, _CV_WINDOW, mode="nearest")
+        var = ndimage.correlate(im * im, _CV_WINDOW, mode="nearest") - mu * mu
+        coeffs = (im - mu) / (np.sqrt(np.abs(var)) + 1 / 255)
+        shape, lstd, rstd = aggd(coeffs)
+        feats += [shape, (lstd**2 + rstd**2) / 2]
+        for shift in _SHIFTS_CPP:
+            shape, lstd, rstd = aggd(coeffs * _shift_zero(coeffs, shift))
+            c = np.sqrt(gamma_fn(1 / shape) / gamma_fn(3 / shape))
+            mean = (rstd - lstd) * gamma_fn(2 / shape) / gamma_fn(1 / shape) * c
+            feats += [shape, mean, lstd**2, rstd**2]
+    return np.array(feats)
+
+
+_SHIFTS_CPP = ((0, 1), (1, 0), (1, 1), (-1, 1))
+
+
+def _cv_window() -> np.ndarray:
+    """OpenCV ``getGaussianKernel(7, 1.16666)`` outer product (the C++ release's smoothing)."""
+    ax = np.arange(-3, 4, dtype=np.float64)
+    g = np.exp(-(ax**2) / (2 * 1.16666**2))
+    g /= g.sum()
+    return np.outer(g, g)
+
+
+_CV_WINDOW = _cv_window()
+
+
+def _shift_zero(a: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
+    """out[i, j] = a[i + di, j + dj] where that lies inside the image, else 0."""
+    di, dj = shift
+    h, w = a.shape
+    out = np.zeros_like(a)
+    out[max(0, -di) : h - max(0, di), max(0, -dj) : w - max(0, dj)] = a[
+        max(0, di) : h + min(0, di), max(0, dj) : w + min(0, dj)
+    ]
+    return out
+
+
+def _half_cubic(im: np.ndarray) -> np.ndarray:
+    """Half-size bicubic resize as OpenCV ``INTER_CUBIC`` (a = -0.75, replicated borders)."""
+    taps = np.array([-0.09375, 0.59375, 0.59375, -0.09375])
+
+    def along(x: np.ndarray, axis: int) -> np.ndarray:
+        n = x.shape[axis] // 2
+        idx = np.clip(2 * np.arange(n)[:, None] + np.arange(-1, 3)[None, :], 0, x.shape[axis] - 1)
+        picked = np.take(x, idx, axis=axis)  # (..., n, 4, ...) along `axis`
+        return np.tensordot(picked, taps, axes=([axis + 1], [0]))
+
+    return along(along(im, 0), 1)
+
+
+def _half(gray: np.ndarray) -> np.ndarray:
+    """MATLAB ``imresize(gray, 0.5)`` (bicubic, antialiased), float64."""
+    return imresize(torch.from_numpy(gray)[None], 0.5)[0].numpy()
+
+
+@cache
+def _niqe_model() -> tuple[np.ndarray, np.ndarray]:
+    with resources.files("dsgan.metrics").joinpath("data/niqe_pristine.npz").open("rb") as f:
+        d = np.load(f)
+        return d["mu"], d["cov"]
+
+
+@dataclass(frozen=True)
+class _Svr:
+    support_vectors: np.ndarray
+    dual_coef: np.ndarray
+    rho: float
+    gamma: float
+    feature_min: np.ndarray
+    feature_max: np.ndarray
+
+
+@cache
+def _brisque_model() -> _Svr:
+    with resources.files("dsgan.metrics").joinpath("data/brisque_live.npz").open("rb") as f:
+        d = np.load(f)
+        return _Svr(
+            d["support_vectors"],
+            d["dual_coef"],
+            float(d["rho"]),
+            float(d["gamma"]),
+            d["feature_min"],
+            d["feature_max"],
+        )
+
+
+def niqe_gray(gray: np.ndarray) -> float:
+    """NIQE of a (H, W) 0..255 image; both sides must be at least 96 px (one patch)."""
+    h, w = gray.shape
+    nh, nw = h // NIQE_PATCH, w // NIQE_PATCH
+    if nh == 0 or nw == 0:
+        raise ValueError(
+            f"NIQE needs an image of at least {NIQE_PATCH}x{NIQE_PATCH} px, got {h}x{w}"
+        )
+    im = gray[: nh * NIQE_PATCH, : nw * NIQE_PATCH]
+    per_scale = []
+    for scale in (1, 2):
+        coeffs = mscn(im, "nearest")
+        p = NIQE_PATCH // scale
+        per_scale.append(
+            [
+                niqe_patch_features(coeffs[i * p : (i + 1) * p, j * p : (j + 1) * p])
+                for i in range(nh)
+                for j in range(nw)
+            ]
+        )
+        if scale == 1:
+            im = _half(im)
+    feats = np.concatenate([np.array(f) for f in per_scale], axis=1)
+    mu_p, cov_p = _niqe_model()
+    mu_d = np.nanmean(feats, axis=0)
+    rows = feats[~np.isnan(feats).any(axis=1)]
+    cov_d = np.cov(rows, rowvar=False) if len(rows) > 1 else np.zeros_like(cov_p)
+    diff = mu_p - mu_d
+    return float(np.sqrt(diff @ np.linalg.pinv((cov_p + cov_d) / 2) @ diff))
+
+
+def brisque_gray(gray: np.ndarray) -> float:
+    """BRISQUE of a (H, W) 0..255 image: the authors' LIVE-trained RBF regressor on
+    :func:`brisque_features` scaled to [-1, 1] by the training ranges."""
+    m = _brisque_model()
+    f = brisque_features(gray)
+    x = -1 + 2 * (f - m.feature_min) / (m.feature_max - m.feature_min)
+    d2 = ((m.support_vectors - x) ** 2).sum(axis=1)
+    return float(m.dual_coef @ np.exp(-m.gamma * d2) - m.rho)
+
+
+MIN_SIDE = {"niqe": NIQE_PATCH, "brisque": 16}
+DIRECTION = {"niqe": "lower is better", "brisque": "lower is better"}
+
+
+def niqe(image: torch.Tensor) -> float:
+    """NIQE of a (3, H, W) [0, 1] image (lower is better); sides >= 96 px."""
+    return niqe_gray(to_gray(image))
+
+
+def brisque(image: torch.Tensor) -> float:
+    """BRISQUE of a (3, H, W) [0, 1] image (lower is better)."""
+    return brisque_gray(to_gray(image, _CV_GRAY))
+
+
+def score_images(images: Sequence[torch.Tensor], metric: str) -> list[float]:
+    """Per-image NIQE or BRISQUE (``metric``), in the order given."""
+    fn = {"niqe": niqe, "brisque": brisque}[metric]
+    return [fn(im) for im in images]
