@@ -59,3 +59,22 @@ def machine(device: torch.device | None = None) -> dict[str, Any]:
     elif torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
+
+
+def write_result(stem: Path, data: dict[str, Any], markdown: str) -> None:
+    """Write ``stem.json`` (``data`` plus command, commit, date and machine) and ``stem.md``
+    (``markdown`` followed by the same provenance lines)."""
+    import datetime
+    import json
+    import sys
+
+    meta = {
+        "command": " ".join(["python", *sys.argv]),
+        "commit": git_commit(),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+    }
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps({**data, **meta}, indent=1) + "\n")
+    tail = "\n".join(f"- {k}: {json.dumps(v) if k == 'machine' else v}" for k, v in meta.items())
+    stem.with_suffix(".md").write_text(markdown.rstrip() + "\n\n" + tail + "\n")
