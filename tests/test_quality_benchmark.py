@@ -151,12 +151,14 @@ def test_markdown_shows_blockiness_for_jpeg_only(tmp_path: Path) -> None:
             name: {"real_noise_sigma": 1.0, "methods": methods} for name in ("jpeg30", "noise8")
         },
     }
+    methods["dsgan"]["sr"]["vs_bicubic"] = {"mean": 0.5, "lo": 0.2, "hi": 0.8}
     quality.write_markdown(result, tmp_path / "r.md")
     jpeg, noise = (tmp_path / "r.md").read_text().split("## noise8")
     assert "blockiness (real 2.18)" in jpeg and "blockiness" not in noise
     assert "| 0.100 | 1.09 | 0.700 |" in jpeg and "| 0.100 | n/a | 0.700 |" in jpeg
     assert "| 0.100 | 0.700 |" in noise
-    assert "| dsgan | 27.50 | 50% |" in jpeg
+    assert "| dsgan | 27.50 | +0.50 [+0.20, +0.80] | 50% |" in jpeg
+    assert "| oracle | 28.00 | – | 100% |" in jpeg  # a result without intervals (older runs)
     # the codec's learned quality, against the true one where there is one
     assert "JPEG quality learned by the codec (true: 30): dsgan-codec 31.2" in jpeg
     assert "(true: no JPEG): dsgan-codec 31.2" in noise
@@ -298,3 +300,51 @@ def test_sr_seeds_report_the_mean_and_range(tmp_path: Path, make_images, monkeyp
     md = (tmp_path / "results" / "two.md").read_text()
     lo, hi = sorted(res["corruptions"]["noise8"]["methods"]["bicubic"]["sr"]["psnr_by_seed"])
     assert f"({lo:.2f}-{hi:.2f})" in md
+
+
+@pytest.mark.slow
+def test_quality_benchmark_real_world_track(tmp_path: Path, make_images, monkeypatch) -> None:
+    """The real-world track on tiny generated data: unpaired DSGAN from clean HR to noisy JPEG
+    "real" photos, SR per LR method, NIQE/BRISQUE of SR outputs with intervals, a picture."""
+    import numpy as np
+    from PIL import Image
+
+    from dsgan.metrics import evaluate
+
+    small = functools.partial(
+        evaluate.EvalOptions, ts_iterations=5, ts_train_patches=64, ts_test_patches=32
+    )
+    monkeypatch.setattr(evaluate, "EvalOptions", small)
+    data = tmp_path / "photos"
+    make_images(data / "train", 4, 96, seed=1)
+    make_images(data / "val", 2, 160, seed=2)
+    real = tmp_path / "real"
+    rng = np.random.default_rng(3)
+    for i, path in enumerate(make_images(tmp_path / "clean_real", 3, (52, 64), seed=4)):
+        x = np.asarray(Image.open(path), np.float64) + rng.normal(0, 8, (52, 64, 3))
+        real.mkdir(exist_ok=True)
+        Image.fromarray(x.clip(0, 255).astype(np.uint8)).save(real / f"r{i}.jpg", quality=92)
+    argv = ["--data", str(data), "--work", str(tmp_path / "work")]
+    argv += ["--results", str(tmp_path / "results"), "--tag", "toy", "--device", "cpu"]
+    argv += ["--jobs", "1", "--corruptions", "--real-world", str(real)]
+    argv += ["--variants", "residual", "--dsgan-iterations", "2", "--dsgan-batch", "2"]
+    argv += ["--dsgan-crop", "9", "--sr-iterations", "2", "--sr-batch", "2", "--sr-patch", "32"]
+    assert quality.main(argv) == 0
+    res = json.loads((tmp_path / "results" / "quality-toy-real-world.json").read_text())
+    track = res["real_world"]
+    assert track["n_real"] == 3
+    assert set(track["methods"]) == {"bicubic", "realesrgan", "bsrgan", "dsgan-unpaired-residual"}
+    for name, m in track["methods"].items():
+        for metric in ("niqe", "brisque"):
+            s = m["sr_noref"][metric]
+            assert s["n"] == 3 and s["lo"] <= s["mean"] <= s["hi"]  # 208x256 SR outputs
+            v = m["vs_bicubic"][metric]
+            if name == "bicubic":
+                assert v["mean"] == v["lo"] == v["hi"] == 0
+        assert 0 <= m["realism"]["two_sample_accuracy"] <= 1
+        # the real photos carry sigma-8 noise (JPEG q92); bicubic LR of smooth images has almost none
+    z = track["methods"]["bicubic"]["realism"]
+    assert z["noise_sigma_real"] > z["noise_sigma_gen"] + 2
+    md = (tmp_path / "results" / "quality-toy-real-world.md").read_text()
+    assert "## real-world" in md and "| dsgan-unpaired-residual |" in md
+    assert Path(track["picture"]).is_file()
