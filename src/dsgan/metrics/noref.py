@@ -35,26 +35,36 @@ from scipy.special import gamma as gamma_fn
 from dsgan.ops.resize import imresize
 
 NIQE_PATCH = 96
-# MATLAB's rgb2gray weights (NIQE's release) and OpenCV's BGR2GRAY ones (BRISQUE's C++ release).
+# MATLAB's rgb2gray weights (NIQE's release).
 _MATLAB_GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
-_CV_GRAY = np.array([0.299, 0.587, 0.114])
 # The shape grid both MATLAB releases search (gam = 0.2:0.001:10).
 _SHAPES = np.arange(200, 10001) / 1000.0
 _R_AGGD = gamma_fn(2 / _SHAPES) ** 2 / (gamma_fn(1 / _SHAPES) * gamma_fn(3 / _SHAPES))
 _SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 
-def to_gray(image: torch.Tensor, weights: np.ndarray = _MATLAB_GRAY) -> np.ndarray:
-    """Luma of the 8-bit image, rounded as ``rgb2gray(uint8(image))``: (H, W) float64 in 0..255.
+def _uint8(image: torch.Tensor) -> np.ndarray:
+    return (image.detach().float().clamp(0, 1) * 255).round().cpu().numpy().astype(np.int64)
+
+
+def to_gray(image: torch.Tensor) -> np.ndarray:
+    """MATLAB ``double(rgb2gray(uint8(image)))``: (H, W) float64 in 0..255, integer-valued.
 
     Args:
         image: (3, H, W) or (1, H, W) float tensor in [0, 1].
-        weights: R, G, B weights (default MATLAB's ``rgb2gray``).
     """
-    u8 = (image.detach().float().clamp(0, 1) * 255).round().cpu().numpy().astype(np.float64)
+    u8 = _uint8(image).astype(np.float64)
+    return u8[0] if u8.shape[0] == 1 else np.round(np.tensordot(_MATLAB_GRAY, u8, axes=1))
+
+
+def to_gray_opencv(image: torch.Tensor) -> np.ndarray:
+    """OpenCV ``cvtColor(..., COLOR_BGR2GRAY)`` of the 8-bit image (the 14-bit fixed point of OpenCV 2-4):
+    (H, W) float64 in 0..255, as BRISQUE's C++ release reads a photo."""
+    u8 = _uint8(image)
     if u8.shape[0] == 1:
-        return u8[0]
-    return np.round(np.tensordot(weights, u8, axes=1))
+        return u8[0].astype(np.float64)
+    r, g, b = u8
+    return ((r * 4899 + g * 9617 + b * 1868 + (1 << 13)) >> 14).astype(np.float64)
 
 
 def _gaussian_window() -> np.ndarray:
@@ -169,15 +179,28 @@ def _shift_zero(a: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def _cubic_weights(t: np.ndarray, a: float = -0.75) -> np.ndarray:
+    """OpenCV's cubic interpolation weights of the 4 taps around fraction ``t``: (n, 4)."""
+    x = np.stack([1 + t, t, 1 - t, 2 - t], axis=1)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x <= 1, near, far)
+
+
 def _half_cubic(im: np.ndarray) -> np.ndarray:
-    """Half-size bicubic resize as OpenCV ``INTER_CUBIC`` (a = -0.75, replicated borders)."""
-    taps = np.array([-0.09375, 0.59375, 0.59375, -0.09375])
+    """Resize to (H // 2, W // 2) as OpenCV ``INTER_CUBIC`` does (a = -0.75, replicated borders;
+    for an odd side the step is in/out, not exactly 2)."""
 
     def along(x: np.ndarray, axis: int) -> np.ndarray:
-        n = x.shape[axis] // 2
-        idx = np.clip(2 * np.arange(n)[:, None] + np.arange(-1, 3)[None, :], 0, x.shape[axis] - 1)
-        picked = np.take(x, idx, axis=axis)  # (..., n, 4, ...) along `axis`
-        return np.tensordot(picked, taps, axes=([axis + 1], [0]))
+        n_in = x.shape[axis]
+        n_out = n_in // 2
+        pos = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+        left = np.floor(pos)
+        w = _cubic_weights(pos - left)  # (n_out, 4)
+        idx = np.clip(left[:, None].astype(int) + np.arange(-1, 3)[None, :], 0, n_in - 1)
+        picked = np.take(x, idx, axis=axis)  # the axis becomes (n_out, 4)
+        w = w.reshape((1,) * axis + w.shape + (1,) * (x.ndim - axis - 1))
+        return (picked * w).sum(axis=axis + 1)
 
     return along(along(im, 0), 1)
 
@@ -270,7 +293,7 @@ def niqe(image: torch.Tensor) -> float:
 
 def brisque(image: torch.Tensor) -> float:
     """BRISQUE of a (3, H, W) [0, 1] image (lower is better)."""
-    return brisque_gray(to_gray(image, _CV_GRAY))
+    return brisque_gray(to_gray_opencv(image))
 
 
 def score_images(images: Sequence[torch.Tensor], metric: str) -> list[float]:
