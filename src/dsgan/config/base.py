@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dsgan.errors import UserError
 
@@ -26,6 +26,22 @@ class StrictModel(BaseModel):
     """Base for configs: unknown keys rejected, instances immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class LoaderConfig(StrictModel):
+    """What the training data sections of both trainers share: augmentation and loading."""
+
+    flips: bool = True
+    rotations: bool = True
+    workers: int = Field(0, ge=0)
+    cache_images: bool = True
+    cache_gb: float | None = Field(
+        None,
+        ge=0,
+        description="decoded images kept in memory, in GB (1e9 bytes) per process; the rest is"
+        " decoded on demand in the loader workers. Default: a quarter of the machine's memory,"
+        " shared by the processes of this node; cache_images false: none",
+    )
 
 
 def set_by_path(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from dsgan.config.base import StrictModel
+from dsgan.config.base import LoaderConfig, StrictModel
 
 
-class DataConfig(StrictModel):
+class DataConfig(LoaderConfig):
     """Where the images come from and how they are cut.
 
     ``lr`` unset: same-domain mode (the paper): the real sample is a native-resolution crop of the same
@@ -21,17 +21,6 @@ class DataConfig(StrictModel):
     lr: Path | None = None
     scale: int = Field(4, ge=2, le=16)
     crop: int = Field(48, ge=0, description="LR crop size in pixels; 0 = whole images")
-    flips: bool = True
-    rotations: bool = True
-    workers: int = Field(0, ge=0)
-    cache_images: bool = True
-    cache_gb: float | None = Field(
-        None,
-        ge=0,
-        description="decoded images kept in memory, in GB (1e9 bytes) per process; the rest is"
-        " decoded on demand in the loader workers. Default: a quarter of the machine's memory,"
-        " shared by the processes of this node; cache_images false: none",
-    )
 
 
 class ModelConfig(StrictModel):

@@ -12,11 +12,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from dsgan.config.base import StrictModel
+from dsgan.config.base import LoaderConfig, StrictModel
 from dsgan.models.rrdb import RRDB_PRESETS
 
 
-class SRDataConfig(StrictModel):
+class SRDataConfig(LoaderConfig):
     """Training pairs: ``pairs`` (a folder with LR/ and HR/, as ``dsgan degrade --layout sdsr``
     writes) or ``lr`` and ``hr`` separately; files are matched by name (stem). ``val``: a held-out
     pair folder (LR/ and HR/) for PSNR/SSIM."""
@@ -27,17 +27,6 @@ class SRDataConfig(StrictModel):
     val: Path | None = None
     scale: Literal[1, 2, 4] = 4
     patch: int = Field(128, ge=4, description="HR patch size in pixels (a multiple of scale)")
-    flips: bool = True
-    rotations: bool = True
-    workers: int = Field(0, ge=0)
-    cache_images: bool = True
-    cache_gb: float | None = Field(
-        None,
-        ge=0,
-        description="decoded images kept in memory, in GB (1e9 bytes) per process; the rest is"
-        " decoded on demand in the loader workers. Default: a quarter of the machine's memory,"
-        " shared by the processes of this node; cache_images false: none",
-    )
 
     @model_validator(mode="after")
     def _check(self) -> SRDataConfig:
