@@ -5,7 +5,6 @@ rank holds the same weights."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from dist_helpers import free_port, join_group
 from dsgan import checkpoints as ckpt
 from dsgan.config.base import load_config
 from dsgan.config.dsgan import DSGANConfig
@@ -47,12 +47,6 @@ ARGS = [
     "model.d_channels=8",
 ]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _train(cmd_prefix: list[str], hr: Path, out: Path, batch: int) -> subprocess.CompletedProcess:
@@ -101,7 +95,7 @@ def test_torchrun_two_ranks_match_one_process(tmp_path, make_images):
         "--nproc_per_node",
         "2",
         "--master_port",
-        str(_free_port()),
+        str(free_port()),
     ]
     multi = _train(run, tmp_path / "hr", tmp_path / "multi", batch=1)  # 2 ranks x 1 = 2
     assert multi.returncode == 0, multi.stderr
@@ -127,17 +121,7 @@ def _rank_worker(
 
     from dsgan.training.dsgan_trainer import DSGANTrainer
 
-    torch.set_num_threads(1)
-    os.environ.update(
-        {
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "RANK": str(rank),
-            "WORLD_SIZE": str(world),
-            "LOCAL_RANK": str(rank),
-        }
-    )
-    dist.init_process_group("gloo")
+    join_group(rank, world, port)
     try:
         cfg = load_config(
             DSGANConfig,
@@ -188,7 +172,7 @@ def test_ranks_keep_identical_weights(tmp_path, make_images, codec):
                 "model.signal_noise": True,
             }
         )
-    args = (2, _free_port(), str(tmp_path / "hr"), str(out), extra)
+    args = (2, free_port(), str(tmp_path / "hr"), str(out), extra)
     mp.spawn(_rank_worker, args=args, nprocs=2)
     s0, s1 = (torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(s0[k], s1[k]) for k in s0)

@@ -5,13 +5,13 @@ without gradient averaging does not, and validation is sharded over the ranks.""
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 import torch
 import torch.multiprocessing as mp
 
+from dist_helpers import free_port, join_group
 from dsgan.checkpoints import read_weights
 from test_sr_train import make_pairs, sr_train
 
@@ -50,12 +50,6 @@ def test_no_ema_exports_the_last_weights(tmp_path, make_images) -> None:
     assert set(last) == {"g"}
     exported = read_weights(run / "generator.safetensors")[0]["g"]
     assert all(torch.equal(exported[k], v) for k, v in last["g"].items())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _config(pairs: str, val: str, out: str, batch: int, gan: bool):
@@ -103,17 +97,7 @@ def _rank_worker(rank: int, world: int, port: int, paths: tuple, gan: bool, ddp:
     from dsgan.training.sr_trainer import SRTrainer
 
     pairs, val, out = paths
-    torch.set_num_threads(1)
-    os.environ.update(
-        {
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "RANK": str(rank),
-            "WORLD_SIZE": str(world),
-            "LOCAL_RANK": str(rank),
-        }
-    )
-    dist.init_process_group("gloo")
+    join_group(rank, world, port)
     try:
         if not ddp:  # the broken variant the comparison must catch: no gradient averaging
             SRTrainer._wrap = lambda self, net, compile_=False: net  # type: ignore[method-assign]
@@ -141,7 +125,7 @@ def _run_both(tmp_path: Path, make_images, gan: bool, ddp: bool):
     single = _state(trainer)
     out = tmp_path / "multi"
     paths = (str(pairs), str(val), str(out))
-    mp.spawn(_rank_worker, args=(2, _free_port(), paths, gan, ddp), nprocs=2)
+    mp.spawn(_rank_worker, args=(2, free_port(), paths, gan, ddp), nprocs=2)
     r0, r1 = (torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     return single, r0, r1, init
 
@@ -197,7 +181,7 @@ def test_torchrun_sr_train_writes_one_run(tmp_path, make_images) -> None:
     pairs = make_pairs(tmp_path / "pairs", make_images, n=4)
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
-    cmd += ["--master_port", str(_free_port()), "-m", "dsgan", "sr-train", "--pairs", str(pairs)]
+    cmd += ["--master_port", str(free_port()), "-m", "dsgan", "sr-train", "--pairs", str(pairs)]
     cmd += ["--out", str(out), "--patch", "32", "--batch-size", "1", "--psnr-only"]
     cmd += ["--iterations", "2", "--perceptual", "none", "--device", "cpu", "--amp", "off"]
     cmd += ["--set", "model.nf=8", "--set", "model.nb=1", "--set", "model.gc=4"]
@@ -218,17 +202,7 @@ def _signal_worker(rank: int, world: int, port: int, paths: tuple, code: dict) -
     from dsgan.training.sr_trainer import SRTrainer
 
     pairs, val, out = paths
-    torch.set_num_threads(1)
-    os.environ.update(
-        {
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "RANK": str(rank),
-            "WORLD_SIZE": str(world),
-            "LOCAL_RANK": str(rank),
-        }
-    )
-    dist.init_process_group("gloo")
+    join_group(rank, world, port)
     try:
         cfg = _config(pairs, val, out, 1, gan=False).model_copy(update={"iterations": 6})
         trainer = SRTrainer(cfg, rank=rank, world_size=world)
@@ -259,7 +233,7 @@ def test_sigterm_on_one_rank_stops_all_at_one_checkpoint(tmp_path, make_images) 
     paths = (str(pairs), str(val), str(out))
     with mp.Manager() as manager:
         code = manager.dict()
-        mp.spawn(_signal_worker, args=(2, _free_port(), paths, code), nprocs=2)
+        mp.spawn(_signal_worker, args=(2, free_port(), paths, code), nprocs=2)
         codes = dict(code)
     assert codes == {0: 130, 1: 130}  # both stopped (KeyboardInterrupt after the checkpoint)
     steps = {(out / f"rank{r}.step").read_text() for r in (0, 1)}
