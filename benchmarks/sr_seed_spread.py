@@ -1,7 +1,9 @@
 """How much the quality benchmark's SR figure moves with the SR training seed alone: the same LR/HR
 pairs, SR trained with other seeds (same budget, cached like the benchmark's own runs), scored on
 the same corrupted val photos. A DSGAN row that differs from the bicubic row by less than this
-spread is not a measured difference.
+spread is not a measured difference. Each row also gets the 95% bootstrap interval over the val
+images of its seed-mean PSNR and, against the first ``--lr`` (bicubic), the paired interval of the
+per-image difference.
 
     python benchmarks/sr_seed_spread.py --data runs/quality/cpu/data-XXXX \\
         --corruption-data runs/quality/cpu/data-XXXX/clean-XXXX \\
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +24,7 @@ import torch
 
 from benchlib import ROOT, git_commit, machine
 from dsgan.devices import resolve_device
+from dsgan.metrics.bootstrap import mean_ci, paired_diff_ci
 from quality import Budget, sr_job, sr_scores, train_job
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -43,7 +47,7 @@ def main() -> int:
     rows = []
     for item in args.lr:
         name, folder = item.split("=", 1)
-        scores = {}
+        scores, per_image = {}, []
         for seed in args.seeds:
             job_args = argparse.Namespace(device=args.device, seed=seed)
             job = sr_job(
@@ -55,11 +59,12 @@ def main() -> int:
                 args.threads,
             )
             path = train_job(job)
-            scores[seed] = sr_scores(
-                path, args.corruption_data / "test_lr", args.data / "val_hr", device
-            )["psnr"]
+            sc = sr_scores(path, args.corruption_data / "test_lr", args.data / "val_hr", device)
+            scores[seed] = sc["psnr"]
+            per_image.append(sc["psnr_per_image"])
             print(name, seed, scores[seed], flush=True)
         vals = list(scores.values())
+        seed_mean = [statistics.mean(v) for v in zip(*per_image, strict=True)]
         rows.append(
             {
                 "lr": name,
@@ -67,12 +72,14 @@ def main() -> int:
                 "psnr_by_seed": scores,
                 "spread_db": max(vals) - min(vals),
                 "mean": statistics.mean(vals),
+                "psnr_per_image": seed_mean,
+                "ci": mean_ci(seed_mean).as_dict(),
             }
         )
+    for r in rows:  # paired over the same val images, against the first row
+        r["vs_first"] = paired_diff_ci(r["psnr_per_image"], rows[0]["psnr_per_image"]).as_dict()
     out = {
-        "command": "python benchmarks/sr_seed_spread.py "
-        + " ".join(f"--lr {x}" for x in args.lr)
-        + f" --seeds {' '.join(map(str, args.seeds))}",
+        "command": " ".join(["python", "benchmarks/sr_seed_spread.py", *sys.argv[1:]]),
         "commit": git_commit(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -89,8 +96,8 @@ def main() -> int:
         "",
         "| LR of the SR training pairs | "
         + " | ".join(f"seed {s}" for s in args.seeds)
-        + " | spread (dB) |",
-        "|---|" + "---|" * (len(args.seeds) + 1),
+        + f" | spread (dB) | seed mean [95% CI over images] | vs {rows[0]['lr']} [95% paired CI] |",
+        "|---|" + "---|" * (len(args.seeds) + 3),
     ]
     for r in rows:
         run = Path(r["folder"]).parent.name  # a DSGAN row: which run made the LR
@@ -98,7 +105,9 @@ def main() -> int:
         lines.append(
             f"| {label} | "
             + " | ".join(f"{r['psnr_by_seed'][s]:.3f}" for s in args.seeds)
-            + f" | {r['spread_db']:.3f} |"
+            + f" | {r['spread_db']:.3f} | {r['mean']:.3f} [{r['ci']['lo']:.2f}, {r['ci']['hi']:.2f}]"
+            + f" | {r['vs_first']['mean']:+.3f} [{r['vs_first']['lo']:+.3f}, "
+            f"{r['vs_first']['hi']:+.3f}] |"
         )
     (args.results / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
