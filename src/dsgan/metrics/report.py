@@ -34,13 +34,25 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_PER_IMAGE = ("per_image", "names", "psnr_per_image", "ssim_per_image")
+
+
+def _drop_per_image(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_per_image(v) for k, v in value.items() if k not in _PER_IMAGE}
+    return value
+
+
 def to_json(result: dict[str, Any], curves: bool = True) -> str:
-    """Result as indented standard JSON; ``curves=False`` drops the spectrum arrays."""
+    """Result as indented standard JSON; ``curves=False`` (the printed summary) drops the spectrum
+    arrays and the per-image lists."""
     data = jsonable(result)
-    if not curves and isinstance(data.get("spectrum"), dict):
-        data["spectrum"] = {
-            k: v for k, v in data["spectrum"].items() if k not in ("freqs", "gen", "real")
-        }
+    if not curves:
+        data = _drop_per_image(data)
+        if isinstance(data.get("spectrum"), dict):
+            data["spectrum"] = {
+                k: v for k, v in data["spectrum"].items() if k not in ("freqs", "gen", "real")
+            }
     return json.dumps(data, indent=2, allow_nan=False)
 
 
