@@ -559,23 +559,44 @@ def _sr_key(method: str, seed: int, first: int) -> str:
     return method if seed == first else f"{method}@seed{seed}"
 
 
-def run_corruption(
-    name: str, args: argparse.Namespace, b: Budget, work: Path, device: torch.device
-) -> dict[str, Any]:
-    sets = prepare_data(args.data, work, name, CORRUPTIONS[name])
+@dataclass
+class Trained:
+    """What :func:`train_all` trained for one track: DSGAN generators, LR folders, SR models."""
+
+    methods: list[str]
+    gen_paths: dict[str, str]
+    val_lr: dict[str, Path]
+    sr_paths: dict[str, str]
+    seeds: list[int]
+    trainings: int
+    reused: list[str]
+
+
+def train_all(
+    name: str,
+    sets: dict[str, Path],
+    fixed: list[str],
+    args: argparse.Namespace,
+    b: Budget,
+    work: Path,
+    device: torch.device,
+) -> Trained:
+    """Train (or find cached) the DSGAN variants of one track, make every LR method's train and
+    val sets, and train the SR model on each method's pairs; ``fixed``: the methods besides the
+    blind baselines and the DSGANs (``bicubic``, and ``oracle`` where there is a truth)."""
     threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     d_jobs = dsgan_jobs(sets, work, name, b, args, threads)
     reused = cached(d_jobs)
     gen_paths = run_jobs(train_job, d_jobs, args.jobs)
-    methods = ["bicubic", "oracle", *args.baselines, *gen_paths]
+    methods = [*fixed, *args.baselines, *gen_paths]
     train_lr = {m: lr_set(m, "train", gen_paths, sets, device) for m in methods}
     val_lr = {m: lr_set(m, "val", gen_paths, sets, device) for m in methods}
     # SR seeds args.seed, args.seed + 1, ...: the SR figure moves by ~0.2 dB with the SR seed
     # alone (benchmarks/results/sr-seed-spread-*.md), so rows are compared on the mean
     seeds = [args.seed + k for k in range(args.sr_seeds)]
     sr_jobs = {
-        # in one folder for all corruptions: keyed by their settings, runs that do not
-        # depend on the corruption (bicubic pairs) are trained once and shared
+        # in one folder for all tracks: keyed by their settings, runs that do not depend on the
+        # corruption (bicubic pairs) are trained once and shared
         _sr_key(m, seed, args.seed): sr_job(
             train_lr[m],
             sets["train_hr"],
@@ -589,16 +610,24 @@ def run_corruption(
     }
     reused += [f"sr-{k}" for k in cached(sr_jobs)]
     sr_paths = run_jobs(train_job, sr_jobs, args.jobs)
+    return Trained(methods, gen_paths, val_lr, sr_paths, seeds, len(d_jobs) + len(sr_jobs), reused)
+
+
+def run_corruption(
+    name: str, args: argparse.Namespace, b: Budget, work: Path, device: torch.device
+) -> dict[str, Any]:
+    sets = prepare_data(args.data, work, name, CORRUPTIONS[name])
+    t = train_all(name, sets, ["bicubic", "oracle"], args, b, work, device)
     real = load_folder(sets["test_lr"])
     bicubic = load_folder(sets["val_bicubic_lr"])
-    res: dict[str, Any] = {"methods": {}, "trainings": len(d_jobs) + len(sr_jobs), "reused": reused}
-    for m in methods:
-        rz = realism(load_folder(val_lr[m]), real, bicubic, args.seed, str(device))
+    res: dict[str, Any] = {"methods": {}, "trainings": t.trainings, "reused": t.reused}
+    for m in t.methods:
+        rz = realism(load_folder(t.val_lr[m]), real, bicubic, args.seed, str(device))
         per_seed = [
             sr_scores(
-                sr_paths[_sr_key(m, seed, args.seed)], sets["test_lr"], sets["val_hr"], device
+                t.sr_paths[_sr_key(m, seed, args.seed)], sets["test_lr"], sets["val_hr"], device
             )
-            for seed in seeds
+            for seed in t.seeds
         ]
         sr = {k: sum(x[k] for x in per_seed) / len(per_seed) for k in ("psnr", "ssim")}
         # per image, the mean over SR seeds: the unit the bootstrap resamples
@@ -607,11 +636,11 @@ def run_corruption(
             for vals in zip(*(x["psnr_per_image"] for x in per_seed), strict=True)
         ]
         sr["psnr_ci"] = mean_ci(sr["psnr_per_image"], seed=args.seed).as_dict()
-        if len(seeds) > 1:
+        if len(t.seeds) > 1:
             sr["psnr_by_seed"] = [x["psnr"] for x in per_seed]
         res["methods"][m] = {"realism": rz, "sr": sr}
-        if m in gen_paths:  # the JPEG quality a codec variant learned (model.codec: jpeg)
-            res["methods"][m]["learned_quality"] = learned_quality(gen_paths[m])
+        if m in t.gen_paths:  # the JPEG quality a codec variant learned (model.codec: jpeg)
+            res["methods"][m]["learned_quality"] = learned_quality(t.gen_paths[m])
         res["real_noise_sigma"] = rz["noise_sigma_real"]
         print(f"[{name}] {m}: {json.dumps(res['methods'][m])}", flush=True)
     base = res["methods"]["bicubic"]["sr"]["psnr_per_image"]
@@ -620,7 +649,7 @@ def run_corruption(
             r["sr"]["psnr_per_image"], base, seed=args.seed
         ).as_dict()
     pic = args.results / f"{args.name or 'quality-' + args.tag}-{name}-lr.png"
-    save_picture({k: val_lr[k] for k in ["bicubic", *gen_paths, "oracle"]}, pic)
+    save_picture({k: t.val_lr[k] for k in ["bicubic", *t.gen_paths, "oracle"]}, pic)
     res["picture"] = str(pic.relative_to(ROOT)) if pic.is_relative_to(ROOT) else str(pic)
     return res
 

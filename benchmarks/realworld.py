@@ -119,72 +119,38 @@ def run_real_world(
     real_dir: Path, args: argparse.Namespace, b: Any, work: Path, device: torch.device
 ) -> dict[str, Any]:
     """The track's result: per LR method, its SR outputs' scores and its LR realism."""
-    import os
-
-    from quality import (
-        CORRUPTIONS,
-        _sr_key,
-        cached,
-        dsgan_jobs,
-        lr_set,
-        prepare_data,
-        run_jobs,
-        sr_job,
-        train_job,
-    )
+    from quality import CORRUPTIONS, _sr_key, prepare_data, train_all
 
     name = "real-world"
     sets = prepare_data(args.data, work, "clean", CORRUPTIONS["clean"])  # clean HR, bicubic LR
     real_lr = real_set(real_dir, work)
     sets = {**sets, "unpaired_hr": sets["train_hr"], "unpaired_lr": real_lr}
-    threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     unpaired = argparse.Namespace(**{**vars(args), "modes": ["unpaired"]})
-    d_jobs = dsgan_jobs(sets, work, name, b, unpaired, threads)
-    reused = cached(d_jobs)
-    gen_paths = run_jobs(train_job, d_jobs, args.jobs)
-    methods = ["bicubic", *args.baselines, *gen_paths]
-    train_lr = {m: lr_set(m, "train", gen_paths, sets, device) for m in methods}
-    val_lr = {m: lr_set(m, "val", gen_paths, sets, device) for m in methods}
-    seeds = [args.seed + k for k in range(args.sr_seeds)]
-    sr_jobs = {
-        _sr_key(m, seed, args.seed): sr_job(
-            train_lr[m],
-            sets["train_hr"],
-            work / "sr" / f"sr-{m}",
-            b,
-            argparse.Namespace(**{**vars(args), "seed": seed}),
-            threads,
-        )
-        for m in methods
-        for seed in seeds
-    }
-    reused += [f"sr-{k}" for k in cached(sr_jobs)]
-    sr_paths = run_jobs(train_job, sr_jobs, args.jobs)
+    t = train_all(name, sets, ["bicubic"], unpaired, b, work, device)
     res: dict[str, Any] = {
         "real_dir": str(real_dir),
         "n_real": len(list_images(real_lr)),
         "methods": {},
-        "trainings": len(d_jobs) + len(sr_jobs),
-        "reused": reused,
+        "trainings": t.trainings,
+        "reused": t.reused,
         "real_lr_noref": noref_with_ci(real_lr, args.seed),
     }
     sr_dirs: dict[str, Path] = {}
-    for m in methods:
+    for m in t.methods:
         key = _sr_key(m, args.seed, args.seed)  # the first SR seed's outputs are scored
-        sr_dirs[m] = upscale_all(
-            sr_paths[key], real_lr, Path(sr_paths[key]).parent / "real_sr", device
-        )
+        run = Path(t.sr_paths[key]).parent
+        sr_dirs[m] = upscale_all(t.sr_paths[key], real_lr, run / "real_sr", device)
         scores = noref_with_ci(sr_dirs[m], args.seed)
         res["methods"][m] = {
             "sr_noref": scores,
-            "realism": lr_realism(val_lr[m], real_lr, args.seed, str(device)),
+            "realism": lr_realism(t.val_lr[m], real_lr, args.seed, str(device)),
         }
         print(f"[{name}] {m}: {json.dumps(_summary(res['methods'][m]))}", flush=True)
     base = res["methods"]["bicubic"]["sr_noref"]
-    for m in methods:
+    for m in t.methods:
         res["methods"][m]["vs_bicubic"] = paired_vs(res["methods"][m]["sr_noref"], base, args.seed)
     pic = args.results / f"{args.name or 'quality-' + args.tag}-real-world.png"
-    save_picture(real_lr, {k: sr_dirs[k] for k in ["bicubic", *gen_paths]}, pic)
+    save_picture(real_lr, {k: sr_dirs[k] for k in ["bicubic", *t.gen_paths]}, pic)
     res["picture"] = str(pic)
     return res
 

@@ -12,8 +12,9 @@ import pytest
 import quality
 
 
-@pytest.mark.slow
-def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> None:
+def _toy(tmp_path: Path, make_images, monkeypatch) -> list[str]:
+    """Toy photos (4 train, 2 val), a few-step two-sample test, and the benchmark's arguments
+    for a toy budget (the track is added by the caller)."""
     from dsgan.metrics import evaluate
 
     # a two-sample test of a few steps: this checks the plumbing, not the classifier
@@ -26,9 +27,18 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     make_images(data / "val", 2, 160, seed=2)
     argv = ["--data", str(data), "--work", str(tmp_path / "work")]
     argv += ["--results", str(tmp_path / "results"), "--tag", "toy", "--device", "cpu"]
-    argv += ["--jobs", "1", "--corruptions", "noise8", "--modes", "same", "unpaired"]
-    argv += ["--variants", "residual", "--dsgan-iterations", "2", "--dsgan-batch", "2"]
-    argv += ["--dsgan-crop", "9", "--sr-iterations", "2", "--sr-batch", "2", "--sr-patch", "32"]
+    argv += ["--jobs", "1", "--variants", "residual", "--dsgan-iterations", "2"]
+    argv += ["--dsgan-batch", "2", "--dsgan-crop", "9", "--sr-iterations", "2", "--sr-batch", "2"]
+    return [*argv, "--sr-patch", "32"]
+
+
+@pytest.mark.slow
+def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> None:
+    from dsgan.metrics import evaluate
+
+    argv = _toy(tmp_path, make_images, monkeypatch)
+    argv += ["--corruptions", "noise8", "--modes", "same", "unpaired"]
+    small = evaluate.EvalOptions
     assert quality.main(argv) == 0
     res = json.loads((tmp_path / "results" / "quality-toy-noise8.json").read_text())
     methods = res["corruptions"]["noise8"]["methods"]
@@ -43,6 +53,11 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     for m in methods.values():
         assert 5 < m["sr"]["psnr"] < 60 and 0 < m["sr"]["ssim"] <= 1
         assert 0 <= m["realism"]["two_sample_accuracy"] <= 1
+        ci, per_image = m["sr"]["psnr_ci"], m["sr"]["psnr_per_image"]
+        assert len(per_image) == 2 and ci["lo"] <= m["sr"]["psnr"] <= ci["hi"]
+        vs = m["sr"]["vs_bicubic"]  # paired over the 2 val images
+        assert vs["mean"] == pytest.approx(m["sr"]["psnr"] - methods["bicubic"]["sr"]["psnr"])
+    assert methods["bicubic"]["sr"]["vs_bicubic"]["hi"] == 0
     # the real LR carries sigma-8 noise and the oracle reproduces it; bicubic has far less
     real = methods["oracle"]["realism"]["noise_sigma_real"]
     assert 6 < real < 11
@@ -273,21 +288,8 @@ def test_dsgan_set_overrides_every_variant_and_keys_its_own_run(tmp_path: Path) 
 def test_sr_seeds_report_the_mean_and_range(tmp_path: Path, make_images, monkeypatch) -> None:
     """--sr-seeds 2: every LR method's SR trained with seeds 0 and 1; the row is their mean, the
     range is shown, and the seed-0 runs are the ones a one-seed run makes (same folders)."""
-    from dsgan.metrics import evaluate
-
-    small = functools.partial(
-        evaluate.EvalOptions, ts_iterations=5, ts_train_patches=64, ts_test_patches=32
-    )
-    monkeypatch.setattr(evaluate, "EvalOptions", small)
-    data = tmp_path / "photos"
-    make_images(data / "train", 4, 96, seed=1)
-    make_images(data / "val", 2, 160, seed=2)
-    argv = ["--data", str(data), "--work", str(tmp_path / "work")]
-    argv += ["--results", str(tmp_path / "results"), "--device", "cpu", "--jobs", "1"]
-    argv += ["--corruptions", "noise8", "--modes", "same", "--variants", "residual"]
-    argv += ["--dsgan-iterations", "2", "--dsgan-batch", "2", "--dsgan-crop", "9"]
-    argv += ["--sr-iterations", "2", "--sr-batch", "2", "--sr-patch", "32"]
-    argv += ["--tag", "toy"]  # one work folder for both runs
+    argv = _toy(tmp_path, make_images, monkeypatch)  # one work folder for both runs
+    argv += ["--corruptions", "noise8", "--modes", "same"]
     assert quality.main([*argv, "--name", "one"]) == 0
     one_seed = sorted((tmp_path / "work").rglob("sr-*/generator.safetensors"))
     assert quality.main([*argv, "--name", "two", "--sr-seeds", "2"]) == 0
@@ -309,26 +311,14 @@ def test_quality_benchmark_real_world_track(tmp_path: Path, make_images, monkeyp
     import numpy as np
     from PIL import Image
 
-    from dsgan.metrics import evaluate
-
-    small = functools.partial(
-        evaluate.EvalOptions, ts_iterations=5, ts_train_patches=64, ts_test_patches=32
-    )
-    monkeypatch.setattr(evaluate, "EvalOptions", small)
-    data = tmp_path / "photos"
-    make_images(data / "train", 4, 96, seed=1)
-    make_images(data / "val", 2, 160, seed=2)
+    argv = _toy(tmp_path, make_images, monkeypatch)
     real = tmp_path / "real"
     rng = np.random.default_rng(3)
     for i, path in enumerate(make_images(tmp_path / "clean_real", 3, (52, 64), seed=4)):
         x = np.asarray(Image.open(path), np.float64) + rng.normal(0, 8, (52, 64, 3))
         real.mkdir(exist_ok=True)
         Image.fromarray(x.clip(0, 255).astype(np.uint8)).save(real / f"r{i}.jpg", quality=92)
-    argv = ["--data", str(data), "--work", str(tmp_path / "work")]
-    argv += ["--results", str(tmp_path / "results"), "--tag", "toy", "--device", "cpu"]
-    argv += ["--jobs", "1", "--corruptions", "--real-world", str(real)]
-    argv += ["--variants", "residual", "--dsgan-iterations", "2", "--dsgan-batch", "2"]
-    argv += ["--dsgan-crop", "9", "--sr-iterations", "2", "--sr-batch", "2", "--sr-patch", "32"]
+    argv += ["--corruptions", "--real-world", str(real)]
     assert quality.main(argv) == 0
     res = json.loads((tmp_path / "results" / "quality-toy-real-world.json").read_text())
     track = res["real_world"]
