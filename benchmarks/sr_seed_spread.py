@@ -76,8 +76,11 @@ def main() -> int:
                 "ci": mean_ci(seed_mean).as_dict(),
             }
         )
-    for r in rows:  # paired over the same val images, against the first row
+    oracle = next((r for r in rows if r["lr"] == "oracle"), None)
+    for r in rows:  # paired over the same val images, against the first row and the oracle
         r["vs_first"] = paired_diff_ci(r["psnr_per_image"], rows[0]["psnr_per_image"]).as_dict()
+        if oracle is not None:
+            r["vs_oracle"] = paired_diff_ci(r["psnr_per_image"], oracle["psnr_per_image"]).as_dict()
     out = {
         "command": " ".join(["python", "benchmarks/sr_seed_spread.py", *sys.argv[1:]]),
         "commit": git_commit(),
@@ -96,8 +99,9 @@ def main() -> int:
         "",
         "| LR of the SR training pairs | "
         + " | ".join(f"seed {s}" for s in args.seeds)
-        + f" | spread (dB) | seed mean [95% CI over images] | vs {rows[0]['lr']} [95% paired CI] |",
-        "|---|" + "---|" * (len(args.seeds) + 3),
+        + f" | spread (dB) | seed mean [95% CI over images] | vs {rows[0]['lr']} [95% paired CI] |"
+        + (" vs oracle [95% paired CI] |" if oracle else ""),
+        "|---|" + "---|" * (len(args.seeds) + 3 + bool(oracle)),
     ]
     for r in rows:
         run = Path(r["folder"]).parent.name  # a DSGAN row: which run made the LR
@@ -106,8 +110,12 @@ def main() -> int:
             f"| {label} | "
             + " | ".join(f"{r['psnr_by_seed'][s]:.3f}" for s in args.seeds)
             + f" | {r['spread_db']:.3f} | {r['mean']:.3f} [{r['ci']['lo']:.2f}, {r['ci']['hi']:.2f}]"
-            + f" | {r['vs_first']['mean']:+.3f} [{r['vs_first']['lo']:+.3f}, "
-            f"{r['vs_first']['hi']:+.3f}] |"
+            + "".join(
+                f" | {r[k]['mean']:+.3f} [{r[k]['lo']:+.3f}, {r[k]['hi']:+.3f}]"
+                for k in ("vs_first", "vs_oracle")
+                if k in r
+            )
+            + " |"
         )
     (args.results / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
