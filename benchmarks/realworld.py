@@ -27,13 +27,12 @@ from typing import Any
 import torch
 
 from dsgan.io.images import list_images, load_image, save_image
+from qualitylib import CORRUPTIONS, _sr_key, _write_set, keyed, prepare_data, train_all
 
 
 def real_set(real_dir: Path, work: Path) -> Path:
     """The real photos as PNG under ``work`` (cropped to even sides: the SR network's x2 pixel
     unshuffle needs them), keyed by names and sizes so another folder never meets this cache."""
-    from quality import _write_set, keyed
-
     files = list_images(real_dir)
     if len(files) < 2:
         raise SystemExit(f"--real-world {real_dir}: needs at least 2 photos, found {len(files)}")
@@ -119,8 +118,6 @@ def run_real_world(
     real_dir: Path, args: argparse.Namespace, b: Any, work: Path, device: torch.device
 ) -> dict[str, Any]:
     """The track's result: per LR method, its SR outputs' scores and its LR realism."""
-    from quality import CORRUPTIONS, _sr_key, prepare_data, train_all
-
     name = "real-world"
     sets = prepare_data(args.data, work, "clean", CORRUPTIONS["clean"])  # clean HR, bicubic LR
     real_lr = real_set(real_dir, work)

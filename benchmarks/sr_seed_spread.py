@@ -25,7 +25,7 @@ import torch
 from benchlib import ROOT, git_commit, machine
 from dsgan.devices import resolve_device
 from dsgan.metrics.bootstrap import mean_ci, paired_diff_ci
-from quality import Budget, sr_job, sr_scores, train_job
+from qualitylib import Budget, sr_job, sr_scores, train_job
 
 RESULTS = ROOT / "benchmarks" / "results"
 

@@ -23,17 +23,16 @@ import json
 import os
 import sys
 
+from benchlib import git_commit
 from dsgan.devices import resolve_device
 from noise_whiteness import residual_stats
-from quality import (
+from quality import fmt_or_na, parse_args
+from qualitylib import (
     CORRUPTIONS,
     budget_from_args,
     dsgan_jobs,
-    fmt_or_na,
-    git_commit,
     load_folder,
     lr_set,
-    parse_args,
     prepare_data,
     realism,
     run_jobs,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import quality
+import qualitylib
 
 
 def _toy(tmp_path: Path, make_images, monkeypatch) -> list[str]:
@@ -274,9 +275,9 @@ def test_dsgan_set_overrides_every_variant_and_keys_its_own_run(tmp_path: Path) 
     ablated = quality.parse_args([*base, "--dsgan-set", "model.blur=4", "--dsgan-set", "seed=3"])
     assert ablated.dsgan_set == {"model.blur": 4, "seed": 3}  # YAML values: ints, not strings
     sets = {"source": tmp_path / "src", "unpaired_hr": tmp_path / "hr", "unpaired_lr": tmp_path}
-    b = quality.Budget()
-    job_p = quality.dsgan_jobs(sets, tmp_path, "x", b, plain, 1)["dsgan-same-camera"]
-    job_a = quality.dsgan_jobs(sets, tmp_path, "x", b, ablated, 1)["dsgan-same-camera"]
+    b = qualitylib.Budget()
+    job_p = qualitylib.dsgan_jobs(sets, tmp_path, "x", b, plain, 1)["dsgan-same-camera"]
+    job_a = qualitylib.dsgan_jobs(sets, tmp_path, "x", b, ablated, 1)["dsgan-same-camera"]
     assert job_p["overrides"]["model.blur"] == 0  # the preset's (no blur stage)
     assert job_a["overrides"]["model.blur"] == 4 and job_a["overrides"]["seed"] == 3
     assert job_a["out"] != job_p["out"]  # an ablation never reuses the plain variant's run
