@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from benchlib import ROOT
 from dsgan.io.images import list_images, load_image, save_image
 from qualitylib import CORRUPTIONS, _sr_key, _write_set, keyed, prepare_data, train_all
 
@@ -148,7 +149,7 @@ def run_real_world(
         res["methods"][m]["vs_bicubic"] = paired_vs(res["methods"][m]["sr_noref"], base, args.seed)
     pic = args.results / f"{args.name or 'quality-' + args.tag}-real-world.png"
     save_picture(real_lr, {k: sr_dirs[k] for k in ["bicubic", *t.gen_paths]}, pic)
-    res["picture"] = str(pic)
+    res["picture"] = str(pic.relative_to(ROOT)) if pic.is_relative_to(ROOT) else str(pic)
     return res
 
 
