@@ -228,10 +228,7 @@ def no_reference_scores(
     for metric in ("niqe", "brisque"):
         side = noref.MIN_SIDE[metric]
         per_image = [
-            (noref.niqe if metric == "niqe" else noref.brisque)(im)
-            if min(im.shape[-2:]) >= side
-            else None
-            for im in images
+            noref.SCORERS[metric](im) if min(im.shape[-2:]) >= side else None for im in images
         ]
         ci = bootstrap.mean_ci([v for v in per_image if v is not None], seed=seed)
         out[metric] = ci.as_dict() | {
@@ -298,11 +295,13 @@ def evaluate_images(
     }
     if opt.noref:
         log.info("NIQE / BRISQUE ...")
-        result["no_reference"] = {
+        nr = {
             "gen": no_reference_scores(gen, opt.seed, names),
             "real": no_reference_scores(real, opt.seed, real_names) if real is not None else None,
         }
-        if any(min(im.shape[-2:]) < noref.NIQE_PATCH for im in [*gen, *(real or [])]):
+        result["no_reference"] = nr
+        niqe_scores = [v for side in nr.values() if side for v in side["niqe"]["per_image"]]
+        if None in niqe_scores:  # no_reference_scores leaves out what is under one NIQE patch
             notes.append(
                 f"NIQE leaves out images under {noref.NIQE_PATCH}x{noref.NIQE_PATCH} px (its patch)"
             )

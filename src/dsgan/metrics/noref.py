@@ -1,4 +1,5 @@
-"""No-reference image quality: NIQE and BRISQUE, as their authors' MATLAB releases compute them.
+"""No-reference image quality: NIQE and BRISQUE, as their authors' releases compute them (NIQE's
+MATLAB release, BRISQUE's C++ release, whose regressor we ship).
 
 Both model the statistics of mean-subtracted, contrast-normalised (MSCN) luminance at two scales:
 
@@ -16,13 +17,12 @@ The fitted parameters ship in ``dsgan/metrics/data`` (sources and licences in ``
 so both work offline. No library on PyPI both ships these parameters and imports with our
 PyTorch/NumPy (``pyiqa`` downloads them at first use; ``basicsr`` does not import with current
 torchvision; ``brisque`` needs ``libsvm``), so the feature code is written here from the
-algorithm's published definition and checked against the MATLAB reference outputs
-(docs/RESULTS.md, "No-reference metrics"; ``benchmarks/noref_calibration.py``).
+algorithm's published definition and checked against reference implementations
+(docs/EVALUATION.md; ``benchmarks/noref_calibration.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -40,7 +40,8 @@ _MATLAB_GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103
 # The shape grid both MATLAB releases search (gam = 0.2:0.001:10).
 _SHAPES = np.arange(200, 10001) / 1000.0
 _R_AGGD = gamma_fn(2 / _SHAPES) ** 2 / (gamma_fn(1 / _SHAPES) * gamma_fn(3 / _SHAPES))
-_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
+_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))  # NIQE's circular shifts
+_SHIFTS_CPP = ((0, 1), (1, 0), (1, 1), (-1, 1))  # BRISQUE's zero-filled shifts
 
 
 def _uint8(image: torch.Tensor) -> np.ndarray:
@@ -67,25 +68,36 @@ def to_gray_opencv(image: torch.Tensor) -> np.ndarray:
     return ((r * 4899 + g * 9617 + b * 1868 + (1 << 13)) >> 14).astype(np.float64)
 
 
-def _gaussian_window() -> np.ndarray:
-    """MATLAB ``fspecial('gaussian', 7, 7/6)``, normalised to sum 1."""
+def _gaussian_window(sigma: float, separable: bool) -> np.ndarray:
+    """7x7 Gaussian summing to 1, normalised as each release builds it (the last bits differ, and
+    flat image regions amplify them): MATLAB's ``fspecial('gaussian', 7, sigma)`` normalises the 2-D
+    kernel (NIQE); OpenCV's ``getGaussianKernel(7, sigma)`` normalises the 1-D one, applied along
+    both axes (``separable``; BRISQUE's C++ release)."""
     ax = np.arange(-3, 4, dtype=np.float64)
-    g = np.exp(-(ax[:, None] ** 2 + ax[None, :] ** 2) / (2 * (7 / 6) ** 2))
+    if separable:
+        g = np.exp(-(ax**2) / (2 * sigma**2))
+        g /= g.sum()
+        return np.outer(g, g)
+    g = np.exp(-(ax[:, None] ** 2 + ax[None, :] ** 2) / (2 * sigma**2))
     return g / g.sum()
 
 
-_WINDOW = _gaussian_window()
+_WINDOW = _gaussian_window(7 / 6, separable=False)
+_CV_WINDOW = _gaussian_window(1.16666, separable=True)
 
 
-def mscn(gray: np.ndarray, border: str) -> np.ndarray:
-    """Mean-subtracted contrast-normalised coefficients (I - mu) / (sigma + 1), (H, W) float64.
+def mscn(image: np.ndarray, window: np.ndarray, c: float) -> np.ndarray:
+    """Mean-subtracted contrast-normalised coefficients (I - mu) / (sigma + c), (H, W) float64;
+    local mean and deviation under ``window`` with replicated borders (MATLAB's ``imfilter(...,
+    'replicate')``, OpenCV's ``BORDER_REPLICATE``)."""
+    mu = ndimage.correlate(image, window, mode="nearest")
+    var = ndimage.correlate(image * image, window, mode="nearest") - mu * mu
+    return (image - mu) / (np.sqrt(np.abs(var)) + c)
 
-    ``border``: ``"nearest"`` (NIQE: ``imfilter(..., 'replicate')``) or ``"constant"``
-    (BRISQUE: ``filter2(..., 'same')``, zero padding).
-    """
-    mu = ndimage.correlate(gray, _WINDOW, mode=border, cval=0.0)
-    var = ndimage.correlate(gray * gray, _WINDOW, mode=border, cval=0.0) - mu * mu
-    return (gray - mu) / (np.sqrt(np.abs(var)) + 1)
+
+def _std_to_scale(shape: float) -> float:
+    """The factor from a generalised Gaussian's standard deviation to its scale (beta)."""
+    return float(np.sqrt(gamma_fn(1 / shape) / gamma_fn(3 / shape)))
 
 
 def aggd(values: np.ndarray) -> tuple[float, float, float]:
@@ -115,11 +127,11 @@ def niqe_patch_features(coeffs: np.ndarray) -> list[float]:
     """18 NIQE features of one MSCN patch: AGGD shape and mean scale, then per neighbour
     direction (shape, mean, left scale, right scale)."""
     shape, lstd, rstd = aggd(coeffs)
-    c = np.sqrt(gamma_fn(1 / shape) / gamma_fn(3 / shape))
+    c = _std_to_scale(shape)
     feats = [shape, (lstd * c + rstd * c) / 2]
     for pair in _pair_products(coeffs):
         shape, lstd, rstd = aggd(pair)
-        c = np.sqrt(gamma_fn(1 / shape) / gamma_fn(3 / shape))
+        c = _std_to_scale(shape)
         bl, br = lstd * c, rstd * c
         mean = (br - bl) * gamma_fn(2 / shape) / gamma_fn(1 / shape)
         feats += [shape, mean, bl, br]
@@ -141,31 +153,15 @@ def brisque_features(gray: np.ndarray) -> np.ndarray:
     for scale in range(2):
         if scale == 1:
             im = _half_cubic(im)
-        mu = ndimage.correlate(im, _CV_WINDOW, mode="nearest")
-        var = ndimage.correlate(im * im, _CV_WINDOW, mode="nearest") - mu * mu
-        coeffs = (im - mu) / (np.sqrt(np.abs(var)) + 1 / 255)
+        coeffs = mscn(im, _CV_WINDOW, 1 / 255)
         shape, lstd, rstd = aggd(coeffs)
         feats += [shape, (lstd**2 + rstd**2) / 2]
         for shift in _SHIFTS_CPP:
             shape, lstd, rstd = aggd(coeffs * _shift_zero(coeffs, shift))
-            c = np.sqrt(gamma_fn(1 / shape) / gamma_fn(3 / shape))
+            c = _std_to_scale(shape)
             mean = (rstd - lstd) * gamma_fn(2 / shape) / gamma_fn(1 / shape) * c
             feats += [shape, mean, lstd**2, rstd**2]
     return np.array(feats)
-
-
-_SHIFTS_CPP = ((0, 1), (1, 0), (1, 1), (-1, 1))
-
-
-def _cv_window() -> np.ndarray:
-    """OpenCV ``getGaussianKernel(7, 1.16666)`` outer product (the C++ release's smoothing)."""
-    ax = np.arange(-3, 4, dtype=np.float64)
-    g = np.exp(-(ax**2) / (2 * 1.16666**2))
-    g /= g.sum()
-    return np.outer(g, g)
-
-
-_CV_WINDOW = _cv_window()
 
 
 def _shift_zero(a: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
@@ -252,7 +248,7 @@ def niqe_gray(gray: np.ndarray) -> float:
     im = gray[: nh * NIQE_PATCH, : nw * NIQE_PATCH]
     per_scale = []
     for scale in (1, 2):
-        coeffs = mscn(im, "nearest")
+        coeffs = mscn(im, _WINDOW, 1.0)
         p = NIQE_PATCH // scale
         per_scale.append(
             [
@@ -282,7 +278,7 @@ def brisque_gray(gray: np.ndarray) -> float:
     return float(m.dual_coef @ np.exp(-m.gamma * d2) - m.rho)
 
 
-MIN_SIDE = {"niqe": NIQE_PATCH, "brisque": 16}
+MIN_SIDE = {"niqe": NIQE_PATCH, "brisque": 16}  # NIQE: one patch; BRISQUE: a useful half scale
 DIRECTION = {"niqe": "lower is better", "brisque": "lower is better"}
 
 
@@ -296,7 +292,4 @@ def brisque(image: torch.Tensor) -> float:
     return brisque_gray(to_gray_opencv(image))
 
 
-def score_images(images: Sequence[torch.Tensor], metric: str) -> list[float]:
-    """Per-image NIQE or BRISQUE (``metric``), in the order given."""
-    fn = {"niqe": niqe, "brisque": brisque}[metric]
-    return [fn(im) for im in images]
+SCORERS = {"niqe": niqe, "brisque": brisque}  # metric name -> (3, H, W) [0, 1] image -> score
