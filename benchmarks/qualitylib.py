@@ -331,32 +331,14 @@ def sr_scores(gen_path: str, test_lr: Path, val_hr: Path, device: torch.device) 
     }
 
 
-def realism(
-    gen: dict[str, torch.Tensor],
-    real: dict[str, torch.Tensor],
-    bicubic: dict[str, torch.Tensor],
-    seed: int,
-    device: str,
+def distribution_stats(
+    gen: list[torch.Tensor], real: list[torch.Tensor], seed: int, device: str
 ) -> dict[str, Any]:
-    """Realism of one LR method against the real LR, plus the colour shift from bicubic."""
+    """How an LR set compares to the real LR (``dsgan evaluate``'s distribution metrics): noise,
+    channel correlation, spectrum distance, blockiness, two-sample accuracy, FID/KID."""
     from dsgan.metrics.evaluate import EvalOptions, evaluate_images
-    from dsgan.ops.filters import LowPass
 
-    stems = sorted(real)
-    ev = evaluate_images(
-        [gen[s] for s in stems],
-        [real[s] for s in stems],
-        options=EvalOptions(seed=seed, device=device, noref=False),
-    )
-    low = LowPass("box", 5)
-    shift = torch.stack([(gen[s] - bicubic[s]).mean((1, 2)) for s in stems]).mean(0) * 255
-    lowdiff = (
-        torch.stack(
-            [(low(gen[s][None]) - low(bicubic[s][None])).abs().mean() for s in stems]
-        ).mean()
-        * 255
-    )
-    ts = ev.get("two_sample") or {}
+    ev = evaluate_images(gen, real, options=EvalOptions(seed=seed, device=device, noref=False))
     return {
         "noise_sigma_gen": ev["noise"]["gen"],
         "noise_sigma_real": ev["noise"]["real"],
@@ -365,12 +347,37 @@ def realism(
         "spectrum_distance": ev["spectrum"]["l1"],
         "blockiness_gen": (ev.get("blocking") or {}).get("gen"),
         "blockiness_real": (ev.get("blocking") or {}).get("real"),
-        "two_sample_accuracy": ts.get("accuracy"),
+        "two_sample_accuracy": (ev.get("two_sample") or {}).get("accuracy"),
         "fid": (ev.get("fidelity") or {}).get("fid"),
         "kid": (ev.get("fidelity") or {}).get("kid_mean"),
+        "skipped": ev.get("skipped", {}),
+    }
+
+
+def realism(
+    gen: dict[str, torch.Tensor],
+    real: dict[str, torch.Tensor],
+    bicubic: dict[str, torch.Tensor],
+    seed: int,
+    device: str,
+) -> dict[str, Any]:
+    """Realism of one LR method against the real LR (same photos, matched by stem), plus the
+    colour shift from bicubic."""
+    from dsgan.ops.filters import LowPass
+
+    stems = sorted(real)
+    stats = distribution_stats([gen[s] for s in stems], [real[s] for s in stems], seed, device)
+    low = LowPass("box", 5)
+    shift = torch.stack([(gen[s] - bicubic[s]).mean((1, 2)) for s in stems]).mean(0) * 255
+    lowdiff = (
+        torch.stack(
+            [(low(gen[s][None]) - low(bicubic[s][None])).abs().mean() for s in stems]
+        ).mean()
+        * 255
+    )
+    return stats | {
         "colour_shift_rgb": [round(float(v), 3) for v in shift],
         "lowpass_mad_vs_bicubic": float(lowdiff),
-        "skipped": ev.get("skipped", {}),
     }
 
 

@@ -28,7 +28,15 @@ import torch
 
 from benchlib import ROOT
 from dsgan.io.images import list_images, load_image, save_image
-from qualitylib import CORRUPTIONS, _sr_key, _write_set, keyed, prepare_data, train_all
+from qualitylib import (
+    CORRUPTIONS,
+    _sr_key,
+    _write_set,
+    distribution_stats,
+    keyed,
+    prepare_data,
+    train_all,
+)
 
 
 def real_set(real_dir: Path, work: Path) -> Path:
@@ -43,17 +51,15 @@ def real_set(real_dir: Path, work: Path) -> Path:
 
 
 def upscale_all(sr_path: str, real_lr: Path, out: Path, device: torch.device) -> Path:
-    """Every real photo through one SR model into ``out`` (reused when complete)."""
+    """Every real photo through one SR model into ``out`` (``dsgan upscale``'s folder runner:
+    existing outputs are kept, so a rerun resumes)."""
     from dsgan.checkpoints.load import load_sr_model
-    from dsgan.inference.upscale import upscale_batch
+    from dsgan.inference.upscale import UpscaleOptions, upscale_folder
 
-    files = list_images(real_lr)
-    if out.is_dir() and len(list(out.glob("*.png"))) == len(files):
-        return out
-    g = load_sr_model(sr_path)[0].to(device).eval()
-    for p in files:
-        sr = upscale_batch(g, load_image(p)[None].to(device), tile=256, overlap=16)
-        save_image(sr[0].cpu(), out / f"{p.stem}.png")
+    g = load_sr_model(sr_path)[0]
+    counts = upscale_folder(g, real_lr, out, UpscaleOptions(tile=256, overlap=16), device)
+    if counts["failed"]:
+        raise SystemExit(f"{counts['failed']} photos of {real_lr} could not be upscaled")
     return out
 
 
@@ -81,21 +87,9 @@ def paired_vs(scores: dict[str, Any], base: dict[str, Any], seed: int) -> dict[s
 
 def lr_realism(gen_dir: Path, real_lr: Path, seed: int, device: str) -> dict[str, Any]:
     """Statistics of one LR method's images against the real photos (different content)."""
-    from dsgan.metrics.evaluate import EvalOptions, evaluate_images
-
     gen = [load_image(p) for p in list_images(gen_dir)]
     real = [load_image(p) for p in list_images(real_lr)]
-    ev = evaluate_images(gen, real, options=EvalOptions(seed=seed, device=device, noref=False))
-    return {
-        "noise_sigma_gen": ev["noise"]["gen"],
-        "noise_sigma_real": ev["noise"]["real"],
-        "channel_corr_gen": ev["channel_corr"]["gen"]["mean"],
-        "channel_corr_real": ev["channel_corr"]["real"]["mean"],
-        "blockiness_gen": (ev.get("blocking") or {}).get("gen"),
-        "blockiness_real": (ev.get("blocking") or {}).get("real"),
-        "spectrum_distance": ev["spectrum"]["l1"],
-        "two_sample_accuracy": (ev.get("two_sample") or {}).get("accuracy"),
-    }
+    return distribution_stats(gen, real, seed, device)
 
 
 def save_picture(real_lr: Path, sr_dirs: dict[str, Path], path: Path, crop: int = 48) -> None:
