@@ -140,6 +140,14 @@ class OptimConfig(StrictModel):
         description="Adam step size of the physical stages' few parameters (model.blur, "
         "model.signal_noise, model.codec_gate), which move too slowly at the networks' lr",
     )
+    clip_g: float = Field(
+        0.0,
+        ge=0,
+        description="clip the gradient norm of G's network and of its stages, each, to this "
+        "multiple of the median of its last optim.clip_window norms (a burst cannot freeze a "
+        "stage through Adam's second moment); 0 = off",
+    )
+    clip_window: int = Field(200, ge=20, description="steps of gradient norms optim.clip_g keeps")
 
 
 class DSGANConfig(StrictModel):

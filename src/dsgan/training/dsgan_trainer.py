@@ -31,6 +31,7 @@ from dsgan.models.codec import MACROBLOCK
 from dsgan.models.dsgan import Discriminator, Generator, block_phase, generator_from_config
 from dsgan.ops.resize import imresize
 from dsgan.training import distributed as distrib
+from dsgan.training.clip import AdaptiveClip
 from dsgan.training.codec_step import frozen_batchnorm_stats, quality_slope
 from dsgan.training.common import (
     FaultCounter,
@@ -114,6 +115,7 @@ class DSGANTrainer(TrainLoop):
         self.loss = DSGANLoss(lc, mean).to(self.device)  # the objective (losses/dsgan.py)
         self.stage_params = stage_parameters(self.g)  # optim.stage_lr's group
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
+        self.clip = self._clipper()
         self.step = 0
         self.faults = FaultCounter()
         self.rollbacks: dict[str, int] = {}  # checkpoint name -> rollbacks to it
@@ -155,14 +157,27 @@ class DSGANTrainer(TrainLoop):
             torch.optim.lr_scheduler.LambdaLR(opt_d, rule),
         )
 
+    def _clipper(self) -> AdaptiveClip | None:
+        """``optim.clip_g``: G's network and its stages clipped apart (their gradients differ by
+        orders of magnitude); the codec's quality follows its finite difference, unclipped."""
+        o = self.cfg.optim
+        if o.clip_g == 0:
+            return None
+        staged = {id(p) for p in self.stage_params}
+        body = [p for p in self.g.parameters() if p.requires_grad and id(p) not in staged]
+        return AdaptiveClip([body, self.stage_params], o.clip_g, o.clip_window)
+
     # ----------------------------------------------------------------- checkpoints
     def _stateful(self) -> dict[str, Any]:
-        return {
+        objs: dict[str, Any] = {
             "opt_g": self.opt_g,
             "opt_d": self.opt_d,
             "sched_g": self.sched_g,
             "sched_d": self.sched_d,
         }
+        if self.clip is not None:
+            objs["clip_g"] = self.clip
+        return objs
 
     # ----------------------------------------------------------------- the step
     def _prepare(self, hr_u8: torch.Tensor, real_u8: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -291,6 +306,11 @@ class DSGANTrainer(TrainLoop):
         stage_norms = self._grad_norms(self.stage_params)
         if stage_norms is not None:
             out["diag/grad_stages"] = stage_norms.norm()
+        if self.clip is not None and not warm:  # the logged norms above are the raw ones
+            scale = self.clip.clip()
+            if scale is not None:
+                out["diag/clip_scale"] = scale.min()  # 1: nothing clipped this step
+                out["diag/clipped_steps"] = self.clip.clipped.sum()  # so far, any group
         self.opt_g.step()
         out.update(stage_values(self.g))
         with torch.no_grad():
