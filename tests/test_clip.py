@@ -112,3 +112,27 @@ def test_trainer_clips_logs_and_resumes_exactly(tiny_dsgan) -> None:
         whole.g.state_dict().items(), resumed.g.state_dict().values(), strict=True
     ):
         assert torch.equal(a, b), name
+
+
+def test_adam_state_benchmark_reads_a_runs_stage_moments(tiny_dsgan) -> None:
+    import adam_state
+
+    t = tiny_dsgan(
+        {
+            "model.output": "residual",
+            "model.noise_channels": 3,
+            "model.signal_noise": True,
+            "model.codec": "jpeg",
+            "model.codec_gate": True,
+            "iterations": 4,
+            "log_every": 1,
+            "checkpoint_every": 2,
+        }
+    )
+    t.train()
+    result = adam_state.inspect_run(t.run.root)
+    assert [s["step"] for s in result["states"]] == [2, 4]
+    ratios = result["states"][-1]["ratio"]
+    assert list(ratios) == ["sensor.log_shot", "sensor.log_read", "sensor.mix", "codec.gate_logit"]
+    assert all(v > 0 for v in ratios.values())
+    assert "codec.gate_logit" in adam_state.markdown([result])
