@@ -19,9 +19,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import benchlib
 import torch
 
+import benchlib
 from dsgan.config.base import load_config
 from dsgan.config.dsgan import DSGANConfig
 from dsgan.training.dsgan_trainer import build_generator, stage_parameters
@@ -82,7 +82,9 @@ def main() -> None:
     results = [inspect_run(r) for r in args.runs]
     text = markdown(results)
     print(text)
-    benchlib.write_result(benchlib.ROOT / "benchmarks" / "results" / args.name, {"runs": results}, text)
+    benchlib.write_result(
+        benchlib.ROOT / "benchmarks" / "results" / args.name, {"runs": results}, text
+    )
 
 
 if __name__ == "__main__":
