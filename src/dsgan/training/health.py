@@ -17,7 +17,8 @@ five times a healthy run's.
 A third check is instantaneous: a **gradient burst**, a logged norm of G's gradient
 (``diag/grad_g``) ten times the median of the run's earlier logged values. One such step can move
 the learned stages' parameters far and then leave them nearly frozen while Adam's second moment
-decays (docs/RESULTS.md: a clean run's codec gate stayed at 0.14 for 2,000 steps after one).
+decays (docs/RESULTS.md: a clean run's codec gate stayed at 0.14 for 2,000 steps after one);
+``optim.clip_g`` clips such steps (training/clip.py).
 """
 
 from __future__ import annotations
