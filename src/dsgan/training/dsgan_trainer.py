@@ -40,6 +40,7 @@ from dsgan.training.common import (
     linear_decay,
     seed_everything,
 )
+from dsgan.training.freeze import FreezeMeter
 from dsgan.training.health import HealthMonitor
 from dsgan.training.loop import TrainLoop
 from dsgan.training.rundir import RunDir
@@ -86,6 +87,7 @@ class DSGANTrainer(TrainLoop):
     desc = "dsgan train"
     kind = "dsgan"
     kind_name = "a DSGAN one"
+    _fresh_ok = frozenset({"clip_g", "stage_freeze"})  # checkpoints of earlier versions lack them
 
     def __init__(
         self,
@@ -116,6 +118,8 @@ class DSGANTrainer(TrainLoop):
         self.stage_params = stage_parameters(self.g)  # optim.stage_lr's group
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
         self.clip = self._clipper()
+        # diag/stage_freeze: is a stage's step shrunk by an old burst in Adam's second moment?
+        self.freeze = FreezeMeter(self.stage_params, self.opt_g) if self.stage_params else None
         self.step = 0
         self.faults = FaultCounter()
         self.rollbacks: dict[str, int] = {}  # checkpoint name -> rollbacks to it
@@ -177,6 +181,8 @@ class DSGANTrainer(TrainLoop):
         }
         if self.clip is not None:
             objs["clip_g"] = self.clip
+        if self.freeze is not None:
+            objs["stage_freeze"] = self.freeze
         return objs
 
     # ----------------------------------------------------------------- the step
@@ -312,6 +318,10 @@ class DSGANTrainer(TrainLoop):
                 out["diag/clip_scale"] = scale.min()  # 1: nothing clipped this step
                 out["diag/clipped_steps"] = self.clip.clipped.sum()  # so far, any group
         self.opt_g.step()
+        if self.freeze is not None and not warm:
+            frozen = self.freeze.ratio()
+            if frozen is not None:
+                out["diag/stage_freeze"] = frozen
         out.update(stage_values(self.g))
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255

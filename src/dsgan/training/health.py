@@ -1,4 +1,4 @@
-"""Training health: a saturated discriminator or a colour drift, detected while a run trains.
+"""Training health: a saturated D, colour drift or a frozen stage, detected while a run trains.
 
 A DSGAN run that goes wrong looks fine from its progress bar (FINDINGS, "camera-like mixture"):
 D wins from the start (mean logits about +1 to +2.5 on reals, -3 to -5 on fakes) and G escapes
@@ -14,7 +14,12 @@ The thresholds are documented defaults, not tuned per data set: a logit gap (mea
 mean fake logit) of 3 means D puts about 82% on each side; a colour shift of 1.5 grey levels is
 five times a healthy run's.
 
-A third check is instantaneous: a **gradient burst**, a logged norm of G's gradient
+A learned stage can also be **frozen** (``stage_frozen``): ``diag/stage_freeze``
+(training/freeze.py) is the largest ratio, over the stages' parameters, of the root of Adam's
+second moment to the root of their recent squared gradients — about 1 while a stage learns, 20-100
+after a burst shrank its steps. Above 10 for the minimum duration, it is an episode.
+
+One check is instantaneous: a **gradient burst**, a logged norm of G's gradient
 (``diag/grad_g``) ten times the median of the run's earlier logged values. One such step can move
 the learned stages' parameters far and then leave them nearly frozen while Adam's second moment
 decays (docs/RESULTS.md: a clean run's codec gate stayed at 0.14 for 2,000 steps after one);
@@ -43,6 +48,7 @@ class HealthChecks:
     rgb_shift: float = 1.5  # mean absolute colour shift of G's output, grey levels (0..255)
     min_steps: int = 100  # a state must hold this long to count (and 5% of the run)
     min_fraction: float = 0.05
+    stage_frozen: float = 10.0  # diag/stage_freeze: Adam's sqrt(v) / recent gradients' RMS
     grad_burst: float = 10.0  # G's gradient norm / median of the earlier logged ones; 0 = off
     burst_history: int = 5  # logged values needed before bursts are judged
 
@@ -51,7 +57,7 @@ class HealthChecks:
 class Episode:
     """One stretch of logged steps over a threshold."""
 
-    kind: str  # d_saturated | colour_drift (gradient_burst: a one-step record, not an Episode)
+    kind: str  # d_saturated | colour_drift | stage_frozen (gradient_burst: a one-step record)
     start: int
     end: int
     peak: float
@@ -138,11 +144,19 @@ class HealthMonitor:
         if 0 < step <= self._last:  # a rollback: those steps are trained again
             self._rewind(step - 1)
         self._last = step
-        states: dict[str, float | None] = {"colour_drift": values.get("diag/rgb_shift")}
+        states: dict[str, float | None] = {
+            "colour_drift": values.get("diag/rgb_shift"),
+            "stage_frozen": values.get("diag/stage_freeze"),
+        }
         if self.watch_d and "d/real" in values and "d/fake" in values:
             states["d_saturated"] = values["d/real"] - values["d/fake"]
         self._check_burst(step, values.get("diag/grad_g"))
-        limits = {"colour_drift": self.checks.rgb_shift, "d_saturated": self.checks.logit_gap}
+        c = self.checks
+        limits = {
+            "colour_drift": c.rgb_shift,
+            "d_saturated": c.logit_gap,
+            "stage_frozen": c.stage_frozen,
+        }
         for kind, value in states.items():
             if value is None:
                 continue
@@ -235,4 +249,6 @@ _WORDS = {
     "d_saturated": "discriminator saturated (mean logit gap real - fake above the limit)",
     "colour_drift": "colour drift (G's output shifts colours from its input)",
     "gradient_burst": "gradient burst (G's gradient norm far above the run's median)",
+    "stage_frozen": "a learned stage frozen (Adam's memory of an old gradient burst shrinks its "
+    "steps; optim.clip_g prevents it)",
 }

@@ -89,6 +89,10 @@ class TrainLoop:
         and restored from the training state."""
         raise NotImplementedError
 
+    # ``_stateful`` entries a checkpoint may lack (written before they existed, or by a run
+    # without the option): they start fresh on resume, with a note in the log
+    _fresh_ok: frozenset[str] = frozenset()
+
     def _extra_state(self) -> dict[str, Any]:
         """More plain values for the training state (e.g. the SR trainer's phase)."""
         return {}
@@ -195,6 +199,11 @@ class TrainLoop:
         self.step = int(state["step"])
         self._load_extra_state(state)
         for name, obj in self._stateful().items():
+            if name not in state and name in self._fresh_ok:
+                log.info(
+                    "%s holds no %s state: it starts fresh at step %d", state_path, name, self.step
+                )
+                continue
             obj.load_state_dict(state[name])
         ckpt.set_rng_state(state["rng"])
 

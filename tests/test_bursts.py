@@ -1,4 +1,5 @@
-"""Adaptive gradient clipping (training/clip.py, ``optim.clip_g``)."""
+"""Gradient bursts: adaptive clipping (training/clip.py, ``optim.clip_g``) and the frozen-stage
+meter (training/freeze.py, ``diag/stage_freeze``, health check ``stage_frozen``)."""
 
 from __future__ import annotations
 
@@ -136,3 +137,70 @@ def test_adam_state_benchmark_reads_a_runs_stage_moments(tiny_dsgan) -> None:
     assert list(ratios) == ["sensor.log_shot", "sensor.log_read", "sensor.mix", "codec.gate_logit"]
     assert all(v > 0 for v in ratios.values())
     assert "codec.gate_logit" in adam_state.markdown([result])
+
+
+def _adam_run(meter_steps: int, burst_at: int | None) -> float:
+    """One Adam parameter with gradients of about 1e-4 (random sign and size), optionally one of
+    0.3; returns FreezeMeter's ratio after ``meter_steps`` steps."""
+    from dsgan.training.freeze import FreezeMeter
+
+    p = torch.nn.Parameter(torch.zeros(3))
+    opt = torch.optim.Adam([p], lr=0.01, betas=(0.5, 0.999))
+    meter = FreezeMeter([p], opt)
+    gen = torch.Generator().manual_seed(1)
+    ratio = None
+    for step in range(meter_steps):
+        opt.zero_grad()
+        p.grad = 1e-4 * torch.randn(3, generator=gen)
+        if step == burst_at:
+            p.grad = torch.full((3,), 0.3)
+        opt.step()
+        ratio = meter.ratio()
+    assert ratio is not None
+    return float(ratio)
+
+
+def test_freeze_meter_is_about_one_while_learning_and_large_after_a_burst() -> None:
+    assert 0.3 < _adam_run(300, None) < 3
+    assert _adam_run(300, 100) > 20  # 200 steps after the burst: still frozen
+
+
+def test_health_dates_a_frozen_stage(tmp_path) -> None:
+    from dsgan.training.health import HealthMonitor
+
+    mon = HealthMonitor(tmp_path / "h.json", 2400)
+    for step in range(50, 2401, 50):
+        mon.update(step, {"diag/stage_freeze": 40.0 if step >= 500 else 1.2, "diag/rgb_shift": 0.1})
+    report = json.loads((tmp_path / "h.json").read_text())
+    assert not report["ok"]
+    (ep,) = report["episodes"]
+    assert ep["kind"] == "stage_frozen" and ep["start"] == 500 and ep["peak"] == 40.0
+    assert "frozen" in mon.summary_line()
+
+
+def test_trainer_logs_stage_freeze_and_resumes_a_checkpoint_without_its_state(tiny_dsgan) -> None:
+    """A checkpoint written before clip_g / stage_freeze existed still resumes (they start fresh)."""
+    over = {
+        "model.output": "residual",
+        "model.noise_channels": 3,
+        "model.signal_noise": True,
+        "model.codec": "jpeg",
+        "model.codec_gate": True,
+        "optim.clip_g": 5.0,
+        "log_every": 1,
+        "iterations": 4,
+        "checkpoint_every": 4,
+    }
+    t = tiny_dsgan(over)
+    t.train()
+    rows = [json.loads(line) for line in (t.run.root / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["diag/stage_freeze"] > 0 for r in rows)
+    (state_path,) = (t.run.root / "checkpoints").glob("*.state.pt")
+    state = torch.load(state_path, weights_only=True)
+    assert {"clip_g", "stage_freeze"} <= set(state)
+    del state["clip_g"], state["stage_freeze"]
+    torch.save(state, state_path)
+    resumed = type(t)(t.cfg.model_copy(update={"iterations": 6}), resume=True)
+    assert resumed.step == 4 and resumed.clip is not None and resumed.clip.count == 0
+    resumed.train()
+    assert resumed.step == 6
