@@ -204,3 +204,14 @@ def test_trainer_logs_stage_freeze_and_resumes_a_checkpoint_without_its_state(ti
     assert resumed.step == 4 and resumed.clip is not None and resumed.clip.count == 0
     resumed.train()
     assert resumed.step == 6
+
+
+def test_a_group_without_gradients_so_far_is_not_zeroed() -> None:
+    p = torch.nn.Parameter(torch.zeros(2))
+    clip = AdaptiveClip([[p]], factor=5.0, window=20, min_history=5)
+    for _ in range(10):
+        p.grad = torch.zeros(2)
+        clip.clip()
+    p.grad = torch.ones(2)
+    clip.clip()
+    assert torch.equal(p.grad, torch.ones(2))

@@ -60,6 +60,7 @@ class AdaptiveClip:
         if self.count >= self.min_history:
             limit = self.factor * self.history.nanmedian(dim=1).values
             scale = (limit / norms.clamp_min(1e-30)).clamp(max=1.0)
+            scale = torch.where(limit > 0, scale, 1.0)  # no history of gradients yet: no limit
             for group, s in zip(self.groups, scale, strict=True):
                 grads = [p.grad for p in group if p.grad is not None]
                 if grads:
