@@ -50,10 +50,11 @@ from qualitylib import (
     Budget,
     _sr_key,
     budget_from_args,
-    learned_quality,
+    learned_stages,
     load_folder,
     prepare_data,
     realism,
+    run_health,
     sr_scores,
     train_all,
 )
@@ -157,6 +158,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
                 f"JPEG quality learned by the codec (true: {true_q if true_q else 'no JPEG'}): "
                 + ", ".join(f"{k} {q:.1f}" for k, q in learned.items()),
             ]
+        lines += [f"{k}: {stages_line(r)}" for k, r in res["methods"].items() if "learned" in r]
         lines.append("")
     if result.get("real_world"):
         lines += realworld.markdown(result["real_world"])
@@ -167,6 +169,27 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
             "no measured difference; the SR seed adds about 0.2 dB more, see --sr-seeds)."
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def stages_line(r: dict[str, Any]) -> str:
+    """One method's learned stages and health, in words."""
+    s = r["learned"]
+    parts = []
+    if "gate" in s:
+        parts.append(f"codec gate {s['gate']:.2f} at quality {s['quality']:.0f}")
+    elif "quality" in s:
+        parts.append(f"codec quality {s['quality']:.0f}")
+    if "noise_mid" in s:
+        parts.append(f"sensor noise {s['noise_mid']:.2f} grey levels at mid-grey")
+    if "blur_sigma" in s:
+        parts.append(f"blur {s['blur_sigma']:.2f} px")
+    health = r.get("health")
+    if health is None:
+        parts.append("no health report")
+    else:
+        kinds = [f"{e['kind']} at {e['start']}" for e in health]
+        parts.append("health: " + ("ok" if not kinds else ", ".join(kinds)))
+    return "; ".join(parts)
 
 
 def run_corruption(
@@ -195,8 +218,11 @@ def run_corruption(
         if len(t.seeds) > 1:
             sr["psnr_by_seed"] = [x["psnr"] for x in per_seed]
         res["methods"][m] = {"realism": rz, "sr": sr}
-        if m in t.gen_paths:  # the JPEG quality a codec variant learned (model.codec: jpeg)
-            res["methods"][m]["learned_quality"] = learned_quality(t.gen_paths[m])
+        if m in t.gen_paths:  # what the stages learned, and the run's health report
+            stages = learned_stages(t.gen_paths[m])
+            res["methods"][m]["learned"] = stages
+            res["methods"][m]["learned_quality"] = stages.get("quality")
+            res["methods"][m]["health"] = run_health(t.gen_paths[m])
         res["real_noise_sigma"] = rz["noise_sigma_real"]
         print(f"[{name}] {m}: {json.dumps(res['methods'][m])}", flush=True)
     base = res["methods"]["bicubic"]["sr"]["psnr_per_image"]

@@ -27,6 +27,7 @@ from dsgan.io.images import list_images, load_image, save_image
 from dsgan.ops.blind import bsrgan_degrade, realesrgan_degrade
 from dsgan.ops.corrupt import apply_corruptions
 from dsgan.ops.resize import crop_to_multiple, imresize
+from dsgan.training.dsgan_trainer import stage_values
 from dsgan.workflows.runs import train_or_resume
 
 SCALE = 4
@@ -414,12 +415,21 @@ def lr_set(
     return out
 
 
-def learned_quality(gen_path: str) -> float | None:
-    """The JPEG quality a DSGAN generator's codec learned, or None without a codec."""
-    from dsgan.checkpoints.load import load_generator
-
+def learned_stages(gen_path: str) -> dict[str, float]:
+    """What a DSGAN generator's physical stages learned (``stage_values``: ``quality`` and
+    ``gate`` of the codec, ``noise_mid``: sensor noise std at mid-grey, 0..255; ``blur_sigma``),
+    only those it has."""
     g, _ = load_generator(gen_path)
-    return None if g.codec is None else float(g.codec.quality)
+    return {k.split("/")[1]: float(v) for k, v in stage_values(g).items()}
+
+
+def run_health(gen_path: str) -> list[dict[str, Any]] | None:
+    """The episodes of the run's ``health.json`` (empty: healthy), None if it has none.
+    ``gen_path``: the run's ``generator.safetensors``, as ``train_all`` records it."""
+    path = Path(gen_path).parent / "health.json"
+    if not path.is_file():
+        return None
+    return list(json.loads(path.read_text("utf-8"))["episodes"])
 
 
 def _sr_key(method: str, seed: int, first: int) -> str:

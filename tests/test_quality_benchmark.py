@@ -59,6 +59,9 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
         vs = m["sr"]["vs_bicubic"]  # paired over the 2 val images
         assert vs["mean"] == pytest.approx(m["sr"]["psnr"] - methods["bicubic"]["sr"]["psnr"])
     assert methods["bicubic"]["sr"]["vs_bicubic"]["hi"] == 0
+    for mode in ("same", "unpaired"):  # each DSGAN's learned stages (none here) and health
+        m = methods[f"dsgan-{mode}-residual"]
+        assert m["learned"] == {} and isinstance(m["health"], list)
     # the real LR carries sigma-8 noise and the oracle reproduces it; bicubic has far less
     real = methods["oracle"]["realism"]["noise_sigma_real"]
     assert 6 < real < 11
@@ -153,7 +156,13 @@ def test_markdown_shows_blockiness_for_jpeg_only(tmp_path: Path) -> None:
         "bicubic": method(27.0, 1.09),
         "oracle": method(28.0, 2.18),
         "dsgan": method(27.5, None),
-        "dsgan-codec": {**method(27.6, 2.0), "learned_quality": 31.24},
+        "dsgan-codec": {
+            **method(27.6, 2.0),
+            "learned_quality": 31.24,
+            "learned": {"quality": 31.24, "gate": 0.814, "noise_mid": 0.93},
+            "health": [{"kind": "gradient_burst", "start": 400}],
+        },
+        "dsgan-healthy": {**method(27.4, 1.5), "learned": {"noise_mid": 2.0}, "health": []},
     }
     result = {
         "tag": "t",
@@ -178,6 +187,12 @@ def test_markdown_shows_blockiness_for_jpeg_only(tmp_path: Path) -> None:
     # the codec's learned quality, against the true one where there is one
     assert "JPEG quality learned by the codec (true: 30): dsgan-codec 31.2" in jpeg
     assert "(true: no JPEG): dsgan-codec 31.2" in noise
+    # what each DSGAN's stages learned, and its health report
+    assert (
+        "dsgan-codec: codec gate 0.81 at quality 31; sensor noise 0.93 grey levels at mid-grey; "
+        "health: gradient_burst at 400"
+    ) in jpeg
+    assert "dsgan-healthy: sensor noise 2.00 grey levels at mid-grey; health: ok" in jpeg
 
 
 def test_d_logits_summarises_the_second_half(tmp_path: Path, capsys) -> None:
