@@ -26,6 +26,7 @@ def test_train_without_a_preset_uses_the_camera_recipe(tmp_path: Path, capsys) -
     assert model["output"] == "residual" and model["noise_channels"] == 3
     assert cfg["loss"]["w_col"] == 0.1 and cfg["loss"]["d_batch"] == "joint"
     assert cfg["loss"]["w_id"] == 0.03  # the identity prior
+    assert cfg["optim"]["clip_g"] == 5.0  # adaptive clipping: no stage frozen by a burst
 
 
 def test_paper_preset_is_the_papers_networks(tmp_path: Path, capsys) -> None:
