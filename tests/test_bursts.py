@@ -10,6 +10,15 @@ import torch
 
 from dsgan.training.clip import AdaptiveClip
 
+# a tiny generator with the default recipe's physical stages (sensor noise, gated JPEG)
+STAGES = {
+    "model.output": "residual",
+    "model.noise_channels": 3,
+    "model.signal_noise": True,
+    "model.codec": "jpeg",
+    "model.codec_gate": True,
+}
+
 
 def _step(clip: AdaptiveClip | None, p: torch.nn.Parameter, opt, grad: float) -> None:
     opt.zero_grad()
@@ -83,11 +92,7 @@ def test_trainer_clips_logs_and_resumes_exactly(tiny_dsgan) -> None:
     """factor 0.5 clips about every step once 20 norms are recorded; a run resumed at step 24
     equals the uninterrupted one only if the norm history came back from the checkpoint."""
     over = {
-        "model.output": "residual",
-        "model.noise_channels": 3,
-        "model.signal_noise": True,
-        "model.codec": "jpeg",
-        "model.codec_gate": True,
+        **STAGES,
         "optim.clip_g": 0.5,
         "optim.clip_window": 20,
         "log_every": 1,
@@ -120,11 +125,7 @@ def test_adam_state_benchmark_reads_a_runs_stage_moments(tiny_dsgan) -> None:
 
     t = tiny_dsgan(
         {
-            "model.output": "residual",
-            "model.noise_channels": 3,
-            "model.signal_noise": True,
-            "model.codec": "jpeg",
-            "model.codec_gate": True,
+            **STAGES,
             "iterations": 4,
             "log_every": 1,
             "checkpoint_every": 2,
@@ -181,11 +182,7 @@ def test_health_dates_a_frozen_stage(tmp_path) -> None:
 def test_trainer_logs_stage_freeze_and_resumes_a_checkpoint_without_its_state(tiny_dsgan) -> None:
     """A checkpoint written before clip_g / stage_freeze existed still resumes (they start fresh)."""
     over = {
-        "model.output": "residual",
-        "model.noise_channels": 3,
-        "model.signal_noise": True,
-        "model.codec": "jpeg",
-        "model.codec_gate": True,
+        **STAGES,
         "optim.clip_g": 5.0,
         "log_every": 1,
         "iterations": 4,
