@@ -4,8 +4,9 @@ For each corruption (Gaussian noise sigma 8, JPEG quality 30) of clean photos:
 
 * real LR test set: corruption(bicubic_x4(val photos)); ground truth: the clean val photos.
 * DSGAN, same-domain mode: trained on the corrupted train photos at native resolution.
-* DSGAN, unpaired mode: clean HR = first half of the train photos, real LR = corruption(bicubic_x4)
-  of the second half (unrelated images).
+* DSGAN, unpaired mode: clean HR = every other train photo, real LR = corruption(bicubic_x4) of
+  the others (unrelated images, same mix of sources; ``--unpaired-split halves``: the first and
+  second half by name, as rows before 2026-11-29 were run).
 * LR images for SR training are made from the clean train photos by (a) bicubic only, (b) the true
   corruption (oracle), (c) each DSGAN. The same small SR network is trained on each pair set with the
   same budget (L1), then PSNR/SSIM on the real corrupted test LR against clean HR.
@@ -46,6 +47,7 @@ from qualitylib import (
     CORRUPTIONS,
     MIN_GAP_DB,
     SUITE,
+    UNPAIRED_SPLITS,
     VARIANTS,
     Budget,
     _sr_key,
@@ -55,6 +57,7 @@ from qualitylib import (
     prepare_data,
     realism,
     run_health,
+    split_content,
     sr_scores,
     train_all,
 )
@@ -111,6 +114,14 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
                 "corruption started and were not rerun (by an earlier run, whose time the wall time "
                 "above does not include, or, for the bicubic SR that all corruptions share, by this "
                 f"run): {', '.join(res['reused'])}",
+                "",
+            ]
+        if res.get("unpaired_split"):
+            u = res["unpaired_split"]
+            lines += [
+                f"Unpaired split `{u['split']}`: fine texture of the clean bicubic LR (Immerkaer "
+                f"estimate, grey levels) {u['texture_g_half']:.2f} in G's half, "
+                f"{u['texture_real_half']:.2f} in the real half.",
                 "",
             ]
         # blocking only where the corruption makes a block grid (JPEG)
@@ -195,11 +206,13 @@ def stages_line(r: dict[str, Any]) -> str:
 def run_corruption(
     name: str, args: argparse.Namespace, b: Budget, work: Path, device: torch.device
 ) -> dict[str, Any]:
-    sets = prepare_data(args.data, work, name, CORRUPTIONS[name])
+    sets = prepare_data(args.data, work, name, CORRUPTIONS[name], args.unpaired_split)
     t = train_all(name, sets, ["bicubic", "oracle"], args, b, work, device)
     real = load_folder(sets["test_lr"])
     bicubic = load_folder(sets["val_bicubic_lr"])
     res: dict[str, Any] = {"methods": {}, "trainings": t.trainings, "reused": t.reused}
+    if "unpaired" in args.modes:
+        res["unpaired_split"] = split_content(args.data, args.unpaired_split)
     for m in t.methods:
         rz = realism(load_folder(t.val_lr[m]), real, bicubic, args.seed, str(device))
         per_seed = [
@@ -277,6 +290,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="corruptions to run (default: the paper's two); suite: " + ", ".join(SUITE),
     )
     p.add_argument("--modes", nargs="+", default=["same", "unpaired"], choices=["same", "unpaired"])
+    p.add_argument(
+        "--unpaired-split",
+        default="interleaved",
+        choices=UNPAIRED_SPLITS,
+        help="which train photos are G's clean HR and which the real LR in unpaired mode: every "
+        "other photo (default) or first/second half by name (the split of rows before 2026-11-29)",
+    )
     p.add_argument(
         "--variants", nargs="+", default=["faithful", "balanced"], choices=list(VARIANTS)
     )

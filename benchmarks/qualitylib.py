@@ -168,10 +168,57 @@ def _write_set(files: list[Path], out: Path, fn: Any) -> None:
         save_image(fn(path, load_image(path)), out / f"{path.stem}.png")
 
 
-def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) -> dict[str, Path]:
-    """Clean/corrupted folders for one corruption; returns their paths."""
+UNPAIRED_SPLITS = ("interleaved", "halves")
+
+
+def unpaired_split(train: list[Path], split: str) -> tuple[list[Path], list[Path]]:
+    """The unpaired mode's two disjoint halves of the (name-sorted) train photos: clean HR for G,
+    and the photos whose corrupted LR is the "real" domain.
+
+    ``interleaved`` (default): every other photo, so both halves draw from every source of the set.
+    ``halves``: first half / second half, as before; with photos sorted by name it splits by source
+    (on the benchmark's 45 photos: the wallpapers for G, the textured photos of bark, rocks and moss
+    as the real domain, 2.5x the high-frequency energy), so D can tell real from fake by content.
+    """
+    if split == "interleaved":
+        return train[0::2], train[1::2]
+    if split == "halves":
+        half = len(train) // 2
+        return train[:half], train[half:]
+    raise ValueError(f"unpaired split {split!r}: use one of {', '.join(UNPAIRED_SPLITS)}")
+
+
+def split_content(data: Path, split: str) -> dict[str, Any]:
+    """How alike in content the two unpaired halves are: the mean Immerkaer noise estimate of each
+    half's clean bicubic LR (grey levels of 255; on clean images it measures fine texture, which is
+    what D could tell the halves apart by when they differ)."""
+    from dsgan.metrics.noise import noise_sigma
+
+    clean_half, real_half = unpaired_split(list_images(data / "train"), split)
+
+    def texture(files: list[Path]) -> float:
+        vals = [
+            noise_sigma(imresize(crop_to_multiple(load_image(f), SCALE), 1 / SCALE).clamp(0, 1))
+            for f in files
+        ]
+        return sum(vals) / len(vals)
+
+    return {
+        "split": split,
+        "texture_g_half": texture(clean_half),
+        "texture_real_half": texture(real_half),
+    }
+
+
+def prepare_data(
+    data: Path, work: Path, name: str, corruption: dict[str, Any], split: str = "interleaved"
+) -> dict[str, Path]:
+    """Clean/corrupted folders for one corruption; returns their paths. ``split``: how the unpaired
+    mode divides the train photos (:func:`unpaired_split`)."""
     train, val = list_images(data / "train"), list_images(data / "val")
-    half = len(train) // 2
+    clean_half, real_half = unpaired_split(train, split)
+    # the "halves" folders keep their old names, so runs made before the split option still match
+    tail = "" if split == "halves" else f"-{split}"
 
     def corrupt(p: Path, x: torch.Tensor, salt: int) -> torch.Tensor:
         return apply_corruptions(x, generator=_seeded(p.name, salt), **corruption)
@@ -187,8 +234,8 @@ def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) 
         "val_hr": d / "val_hr",
         # keyed by the corruption's settings: a changed setting never meets a stale cache
         "source": c / "source",  # corrupted train photos, native resolution
-        "unpaired_hr": d / "unpaired_hr",  # first half, clean
-        "unpaired_lr": c / "unpaired_lr",  # second half, corrupted LR
+        "unpaired_hr": d / f"unpaired_hr{tail}",  # one half, clean
+        "unpaired_lr": c / f"unpaired_lr{tail}",  # the other half, corrupted LR
         "test_lr": c / "test_lr",  # corrupted LR of val: the "real" LR
         "val_oracle_lr": c / "val_oracle_lr",  # another draw of the true corruption
         "oracle_lr": c / "oracle_lr",  # corrupted LR of train
@@ -198,8 +245,8 @@ def prepare_data(data: Path, work: Path, name: str, corruption: dict[str, Any]) 
     _write_set(train, sets["train_hr"], lambda p, x: crop_to_multiple(x, SCALE))
     _write_set(val, sets["val_hr"], lambda p, x: crop_to_multiple(x, SCALE))
     _write_set(train, sets["source"], lambda p, x: corrupt(p, x, 1))
-    _write_set(train[:half], sets["unpaired_hr"], lambda p, x: x)
-    _write_set(train[half:], sets["unpaired_lr"], lambda p, x: corrupt(p, down(x), 2))
+    _write_set(clean_half, sets["unpaired_hr"], lambda p, x: x)
+    _write_set(real_half, sets["unpaired_lr"], lambda p, x: corrupt(p, down(x), 2))
     _write_set(val, sets["test_lr"], lambda p, x: corrupt(p, down(x), 3))
     _write_set(val, sets["val_oracle_lr"], lambda p, x: corrupt(p, down(x), 5))
     _write_set(train, sets["oracle_lr"], lambda p, x: corrupt(p, down(x), 4))

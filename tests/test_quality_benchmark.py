@@ -67,8 +67,17 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     assert 6 < real < 11
     assert abs(methods["oracle"]["realism"]["noise_sigma_gen"] - real) < 1.5
     assert methods["bicubic"]["realism"]["noise_sigma_gen"] < real - 3
+    # unpaired mode: every other photo is G's, the rest the real domain; the split is recorded
+    split = res["corruptions"]["noise8"]["unpaired_split"]
+    assert split["split"] == "interleaved" and split["texture_g_half"] > 0
+    work = tmp_path / "work" / "toy"
+    (hr,) = work.glob("data-*/unpaired_hr-interleaved")
+    (lr,) = work.glob("data-*/noise8-*/unpaired_lr-interleaved")
+    assert [p.stem for p in sorted(hr.glob("*.png"))] == ["img_000", "img_002"]
+    assert [p.stem for p in sorted(lr.glob("*.png"))] == ["img_001", "img_003"]
     md = (tmp_path / "results" / "quality-toy-noise8.md").read_text()
     assert "| oracle |" in md and "gap closed" in md
+    assert "Unpaired split `interleaved`" in md
     assert (tmp_path / "results" / "quality-toy-noise8-lr.png").is_file()
     # the whiteness ablation trains the other variants into the same work directory and reuses
     # the residual runs the benchmark trained: one row per variant and mode, plus the real LR
@@ -354,3 +363,19 @@ def test_quality_benchmark_real_world_track(tmp_path: Path, make_images, monkeyp
     md = (tmp_path / "results" / "quality-toy-real-world.md").read_text()
     assert "## real-world" in md and "| dsgan-unpaired-residual |" in md
     assert Path(track["picture"]).is_file()
+
+
+def test_unpaired_split_keeps_halves_disjoint_and_mixed() -> None:
+    from qualitylib import unpaired_split
+
+    files = [Path(f"{i:02d}.png") for i in range(7)]
+    g, real = unpaired_split(files, "interleaved")
+    assert [f.stem for f in g] == ["00", "02", "04", "06"] and [f.stem for f in real] == [
+        "01",
+        "03",
+        "05",
+    ]
+    g, real = unpaired_split(files, "halves")  # the old split: by position in the sorted list
+    assert [f.stem for f in g] == ["00", "01", "02"] and len(real) == 4
+    with pytest.raises(ValueError, match="interleaved, halves"):
+        unpaired_split(files, "random")
