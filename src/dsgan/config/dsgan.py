@@ -157,6 +157,14 @@ class DSGANConfig(StrictModel):
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
+    ema: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="decay of a moving average of G's weights (stages included) that is exported"
+        " and degrades datasets; 0 = none, the last weights (default: not measured to help DSGAN"
+        " yet, see docs/SPEED.md)",
+    )
     iterations: int = Field(20000, ge=1)
     batch_size: int = Field(16, ge=1)
     seed: int = Field(0, ge=0, lt=2**63)  # torch.Generator seeds are 64-bit

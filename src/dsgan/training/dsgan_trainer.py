@@ -118,6 +118,7 @@ class DSGANTrainer(TrainLoop):
         self.stage_params = stage_parameters(self.g)  # optim.stage_lr's group
         self.opt_g, self.opt_d, self.sched_g, self.sched_d = self._optimizers()
         self.clip = self._clipper()
+        self._make_ema(self.g, cfg.ema)  # cfg.ema 0: none (training/loop.py)
         # diag/stage_freeze: is a stage's step shrunk by an old burst in Adam's second moment?
         self.freeze = FreezeMeter(self.stage_params, self.opt_g) if self.stage_params else None
         self.step = 0
@@ -376,12 +377,13 @@ class DSGANTrainer(TrainLoop):
     def _save_samples(self, xb: torch.Tensor, real: torch.Tensor) -> None:
         if self.rank != 0:
             return
-        self.g.eval()
+        g = self._inference_g()  # what the run exports: G's moving average if there is one
+        g.eval()
         # on a forked RNG: drawing G's noise for the samples must not change the training stream
         # (a run extended with --resume then equals one trained straight through)
         cuda = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
-            xd = self.g(xb[:4]).float().clamp(0, 1)
+            xd = g(xb[:4]).float().clamp(0, 1)
         self.g.train()
         rows = []
         for i in range(xd.shape[0]):
