@@ -21,6 +21,14 @@ class DataConfig(LoaderConfig):
     lr: Path | None = None
     scale: int = Field(4, ge=2, le=16)
     crop: int = Field(48, ge=0, description="LR crop size in pixels; 0 = whole images")
+    match_content: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="unpaired mode: draw this many real LR crops per HR crop and keep the one of"
+        " the closest structure (data/content.py), so D cannot tell real from fake by content;"
+        " 0 or 1 = a random crop (the paper); ignored in same-domain mode",
+    )
 
 
 class ModelConfig(StrictModel):

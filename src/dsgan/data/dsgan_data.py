@@ -3,7 +3,8 @@
 * same-domain (``lr`` unset, the paper): an HR crop of ``crop*scale`` pixels, and a ``crop``-pixel crop
   of the *same* HR crop at native resolution as the real sample.
 * unpaired (``lr`` set): an HR crop of ``crop*scale`` pixels, and a ``crop``-pixel crop of a random
-  image of the LR folder. ``crop = 0`` uses whole images (all HR images must be ``scale`` times the LR
+  image of the LR folder (``match_content``: the closest in structure of several,
+  :mod:`dsgan.data.content`). ``crop = 0`` uses whole images (all HR images must be ``scale`` times the LR
   images' size, as the seed's aligned 256/128 ID photos).
 
 The bicubic downscale happens on the training device, batched (see the trainer).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from dsgan.config.dsgan import DataConfig
+from dsgan.data import content
 from dsgan.data.cache import Budget, cache_budget
 from dsgan.data.pool import ImagePool
 from dsgan.data.sampling import augment, random_crop
@@ -82,10 +84,23 @@ class DSGANDataset(torch.utils.data.Dataset):
                 else hr[..., : hr.shape[-2] // cfg.scale, :size]
             )
         else:
-            j = int(torch.randint(len(self.lr), (1,), generator=g))
-            real = random_crop(self.lr.get(j), cfg.crop, g)
+            real = self._real_crop(hr, g)
             real = augment(real, g, cfg.flips, cfg.rotations)
         return hr.contiguous(), real.contiguous()
+
+    def _real_crop(self, hr: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """A crop of a random real LR image; with ``match_content`` > 1, of that many random
+        crops the one whose structure is closest to the HR crop's (:mod:`dsgan.data.content`)."""
+        assert self.lr is not None
+        cfg = self.cfg
+        picks = []
+        for _ in range(max(1, cfg.match_content)):
+            j = int(torch.randint(len(self.lr), (1,), generator=g))
+            picks.append(random_crop(self.lr.get(j), cfg.crop, g))
+        if len(picks) == 1:
+            return picks[0]
+        want = content.structure(hr.unsqueeze(0), cfg.scale)
+        return picks[content.closest(want, content.structure(torch.stack(picks)))]
 
     def _whole(self, img: torch.Tensor) -> torch.Tensor:
         h, w = img.shape[-2:]
