@@ -212,7 +212,7 @@ def run_corruption(
     bicubic = load_folder(sets["val_bicubic_lr"])
     res: dict[str, Any] = {"methods": {}, "trainings": t.trainings, "reused": t.reused}
     if "unpaired" in args.modes:
-        res["unpaired_split"] = split_content(args.data, args.unpaired_split)
+        res["unpaired_split"] = split_content(args.data, args.unpaired_split)  # cached
     for m in t.methods:
         rz = realism(load_folder(t.val_lr[m]), real, bicubic, args.seed, str(device))
         per_seed = [
@@ -400,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.corruptions == SUITE
         else "-" + "-".join([*args.corruptions, *(["real-world"] if args.real_world else [])])
     )
+    if "unpaired" in args.modes and args.unpaired_split != "interleaved":
+        subset += f"-{args.unpaired_split}"  # never over the default split's files
     out = args.results / (args.name or f"quality-{args.tag}{subset}")
     # not with_suffix: a stem may hold dots
     (args.results / f"{out.name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")

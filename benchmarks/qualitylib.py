@@ -6,6 +6,7 @@ describes the protocol)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -188,6 +189,7 @@ def unpaired_split(train: list[Path], split: str) -> tuple[list[Path], list[Path
     raise ValueError(f"unpaired split {split!r}: use one of {', '.join(UNPAIRED_SPLITS)}")
 
 
+@functools.cache
 def split_content(data: Path, split: str) -> dict[str, Any]:
     """How alike in content the two unpaired halves are: the mean Immerkaer noise estimate of each
     half's clean bicubic LR (grey levels of 255; on clean images it measures fine texture, which is

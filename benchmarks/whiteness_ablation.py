@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     b = budget_from_args(args)
     device = resolve_device(args.device)
     work = args.work / args.tag
-    sets = prepare_data(args.data, work, "noise8", CORRUPTIONS["noise8"])
+    sets = prepare_data(args.data, work, "noise8", CORRUPTIONS["noise8"], args.unpaired_split)
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     gen_paths = run_jobs(train_job, dsgan_jobs(sets, work, "noise8", b, args, threads), args.jobs)
     bicubic = load_folder(sets["val_bicubic_lr"])
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- command: `python benchmarks/whiteness_ablation.py {' '.join(argv or [])}`",
         f"- commit: {git_commit()}; budget: {json.dumps(b.__dict__)}; one seed ({args.seed}) per setting",
+        f"- unpaired split: {args.unpaired_split}",
         "- variants: residual (w_col 1, separate D batches); colormean (+ loss.color_mean); joint "
         "(+ loss.d_batch joint); wcol (+ loss.w_col 0.1); balanced (wcol + joint); balanced-inject "
         "(balanced + model.noise_injection); balanced-k9 (balanced + loss.kernel_size 9)",
@@ -98,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     args.results.mkdir(parents=True, exist_ok=True)
     name = f"whiteness-ablation-{args.tag}"
+    if args.unpaired_split != "interleaved":
+        name += f"-{args.unpaired_split}"
     if args.variants != ABLATION:
         name += "-" + "-".join(args.variants)
     if args.dsgan_iterations or args.scale_budget != 1:

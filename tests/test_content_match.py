@@ -38,7 +38,7 @@ def test_structure_sees_content_not_noise() -> None:
     stripes = torch.from_numpy(_texture(rng, 48, 48, 8.0)).permute(2, 0, 1)[None].float() / 255
     noisy_flat = flat + torch.randn(flat.shape, generator=g) * 8 / 255
     s_flat, s_stripes, s_noisy = (float(content.structure(x)) for x in (flat, stripes, noisy_flat))
-    assert s_flat == 0.0 and s_stripes > 3.0
+    assert s_flat < 1e-4 and s_stripes > 3.0
     # sigma-8 white noise leaves under a grey level of band-pass std: log1p(1) = 0.69
     assert s_noisy < 0.7
     # an HR crop is measured at LR: box-averaged by the scale first, uint8 or float alike

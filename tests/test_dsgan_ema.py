@@ -57,3 +57,19 @@ def test_dsgan_ema_resumes_exactly_and_is_off_by_default(tiny_dsgan) -> None:
     last = _ckpt(plain, 2)
     assert set(last) == {"g", "d"}
     assert all(torch.equal(exported[k], v) for k, v in last["g"].items())
+
+
+def test_a_checkpoint_loads_as_its_moving_average(tiny_dsgan) -> None:
+    """``dsgan degrade RUN`` of a run stopped before its export loads the latest checkpoint: with
+    an EMA, its average, as the export would have held."""
+    from dsgan.checkpoints.load import load_generator
+
+    t = tiny_dsgan({**STAGES, "ema": 0.5, "iterations": 2, "checkpoint_every": 2})
+    t.train()
+    (t.run.root / "generator.safetensors").unlink()  # as if stopped before the export
+    g, info = load_generator(t.run.root)
+    assert info["step"] in (2, "2")
+    saved = _ckpt(t, 2)
+    state = g.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in saved["g_ema"].items())
+    assert any(not torch.equal(state[k], v) for k, v in saved["g"].items())

@@ -69,7 +69,8 @@ def test_quality_benchmark_toy_run(tmp_path: Path, make_images, monkeypatch) -> 
     assert methods["bicubic"]["realism"]["noise_sigma_gen"] < real - 3
     # unpaired mode: every other photo is G's, the rest the real domain; the split is recorded
     split = res["corruptions"]["noise8"]["unpaired_split"]
-    assert split["split"] == "interleaved" and split["texture_g_half"] > 0
+    assert split["split"] == "interleaved"
+    assert split["texture_g_half"] > 0 and split["texture_real_half"] > 0
     work = tmp_path / "work" / "toy"
     (hr,) = work.glob("data-*/unpaired_hr-interleaved")
     (lr,) = work.glob("data-*/noise8-*/unpaired_lr-interleaved")

@@ -85,7 +85,7 @@ def _dsgan_from_safetensors(path: Path) -> tuple[Generator, dict[str, Any]]:
         # declared shapes with the weights' on the meta device before anything is allocated
         return generator_from_config(model)
 
-    g = build_checked(path, build, groups["g"])
+    g = build_checked(path, build, _inference_weights(groups))
     assert isinstance(g, Generator)
     info = {
         "scale": config.get("data", {}).get("scale"),
@@ -119,16 +119,22 @@ def _sr_from_ours(path: Path) -> RRDBNet | None:
         )
     config = checkpoint_config(path, meta)
     if not config:
-        return rrdb_from_state(groups["g"], source=str(path))
+        return rrdb_from_state(_inference_weights(groups), source=str(path))
     from dsgan.config.sr import SRConfig
 
     def build() -> RRDBNet:
         cfg = SRConfig.model_validate(config)
         return RRDBNet(scale=cfg.data.scale, **cfg.model.arch())
 
-    net = build_checked(path, build, groups["g"])
+    net = build_checked(path, build, _inference_weights(groups))
     assert isinstance(net, RRDBNet)
     return net
+
+
+def _inference_weights(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The weights a run infers with: a training checkpoint's moving average of G (``g_ema``)
+    where it keeps one, as the run's export would hold; else G."""
+    return groups.get("g_ema", groups["g"])
 
 
 def sr_init_state(path: Path) -> dict:

@@ -34,6 +34,7 @@ def _gauss(sigma: float) -> torch.Tensor:
 
 def _blur(y: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     r = k.numel() // 2
+    k = k.to(y)
     y = F.conv2d(F.pad(y, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
     return F.conv2d(F.pad(y, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
 
