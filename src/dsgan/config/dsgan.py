@@ -26,7 +26,8 @@ class DataConfig(LoaderConfig):
         ge=0,
         le=64,
         description="unpaired mode: draw this many real LR crops per HR crop and keep the one of"
-        " the closest structure (data/content.py), so D cannot tell real from fake by content;"
+        " the closest structure (data/content.py), so D sees crops of alike content (no SR gain"
+        " measured yet, docs/RESULTS.md);"
         " 0 or 1 = a random crop (the paper); ignored in same-domain mode. Each candidate may"
         " be another image: beyond data.cache_gb, that many decodes per sample",
     )

@@ -2,10 +2,10 @@
 
 In unpaired mode G's clean HR and the real LR photos are different pictures. When one set holds
 more fine structure than the other (foliage and rock against sky and walls), D can tell real from
-fake by content, and G, which cannot change content, learns to imitate the missing structure with
-noise. Measured on the quality benchmark's photos: split by name, the real half had 2.5x the fine
-texture of G's half, and the unpaired DSGAN's LR came out noisier than the real LR (1.68 against
-1.14 grey levels).
+fake by content, and G, which cannot change content, may imitate the missing structure with noise.
+Measured on the quality benchmark (docs/RESULTS.md, "Unpaired mode"): with the real half 2.5x as
+textured as G's, matching with 8 candidates moved the LR noise by 0.03 grey levels and SR within
+its run-to-run spread, so it is off by default.
 
 Matching: for each HR crop, ``candidates`` random crops of the real LR photos are drawn and the one
 whose *structure* is closest to the HR crop's is kept. Structure is measured where the degradations
