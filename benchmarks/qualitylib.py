@@ -169,6 +169,11 @@ def _write_set(files: list[Path], out: Path, fn: Any) -> None:
         save_image(fn(path, load_image(path)), out / f"{path.stem}.png")
 
 
+def _down(x: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) -> bicubic x1/SCALE of its crop to a multiple of SCALE, in [0, 1]."""
+    return imresize(crop_to_multiple(x, SCALE), 1 / SCALE).clamp(0, 1)
+
+
 UNPAIRED_SPLITS = ("interleaved", "halves")
 
 
@@ -199,10 +204,7 @@ def split_content(data: Path, split: str) -> dict[str, Any]:
     clean_half, real_half = unpaired_split(list_images(data / "train"), split)
 
     def texture(files: list[Path]) -> float:
-        vals = [
-            noise_sigma(imresize(crop_to_multiple(load_image(f), SCALE), 1 / SCALE).clamp(0, 1))
-            for f in files
-        ]
+        vals = [noise_sigma(_down(load_image(f))) for f in files]
         return sum(vals) / len(vals)
 
     return {
@@ -225,9 +227,6 @@ def prepare_data(
     def corrupt(p: Path, x: torch.Tensor, salt: int) -> torch.Tensor:
         return apply_corruptions(x, generator=_seeded(p.name, salt), **corruption)
 
-    def down(x: torch.Tensor) -> torch.Tensor:
-        return imresize(crop_to_multiple(x, SCALE), 1 / SCALE).clamp(0, 1)
-
     # keyed by the photos (names and sizes), so another --data never meets this cache
     d = keyed(work, "data", [(f.parent.name, f.name, f.stat().st_size) for f in train + val])
     c = keyed(d, name, corruption)
@@ -248,12 +247,12 @@ def prepare_data(
     _write_set(val, sets["val_hr"], lambda p, x: crop_to_multiple(x, SCALE))
     _write_set(train, sets["source"], lambda p, x: corrupt(p, x, 1))
     _write_set(clean_half, sets["unpaired_hr"], lambda p, x: x)
-    _write_set(real_half, sets["unpaired_lr"], lambda p, x: corrupt(p, down(x), 2))
-    _write_set(val, sets["test_lr"], lambda p, x: corrupt(p, down(x), 3))
-    _write_set(val, sets["val_oracle_lr"], lambda p, x: corrupt(p, down(x), 5))
-    _write_set(train, sets["oracle_lr"], lambda p, x: corrupt(p, down(x), 4))
-    _write_set(train, sets["bicubic_lr"], lambda p, x: down(x))
-    _write_set(val, sets["val_bicubic_lr"], lambda p, x: down(x))
+    _write_set(real_half, sets["unpaired_lr"], lambda p, x: corrupt(p, _down(x), 2))
+    _write_set(val, sets["test_lr"], lambda p, x: corrupt(p, _down(x), 3))
+    _write_set(val, sets["val_oracle_lr"], lambda p, x: corrupt(p, _down(x), 5))
+    _write_set(train, sets["oracle_lr"], lambda p, x: corrupt(p, _down(x), 4))
+    _write_set(train, sets["bicubic_lr"], lambda p, x: _down(x))
+    _write_set(val, sets["val_bicubic_lr"], lambda p, x: _down(x))
     return sets
 
 

@@ -22,14 +22,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from dsgan.metrics.spectrum import LUMA
+from dsgan.ops.filters import gaussian_kernel1d
+
 _FINE, _COARSE = 1.5, 4.0  # band-pass sigmas, LR pixels
 
 
 def _gauss(sigma: float) -> torch.Tensor:
-    r = int(3 * sigma + 0.5)
-    x = torch.arange(-r, r + 1, dtype=torch.float32)
-    k = torch.exp(-(x**2) / (2 * sigma**2))
-    return k / k.sum()
+    """Normalised 1-D Gaussian of radius 3 sigma (rounded)."""
+    return gaussian_kernel1d(2 * int(3 * sigma + 0.5) + 1, sigma)
 
 
 def _blur(y: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -53,7 +54,7 @@ def structure(crops: torch.Tensor, scale: int = 1) -> torch.Tensor:
         x = x / 255
     if scale > 1:
         x = F.avg_pool2d(x, scale)
-    y = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    y = torch.einsum("nchw,c->nhw", x, x.new_tensor(LUMA)).unsqueeze(1)
     band = _blur(y, _K_FINE) - _blur(y, _K_COARSE)
     return torch.log1p(255 * band.flatten(1).std(dim=1))
 
