@@ -8,8 +8,8 @@ Paths, each timed on the same images in interleaved rounds (median of the rounds
   kept (Real-ESRGAN's ``RealESRGANer.tile_process``, re-implemented from its description), the
   same RRDBNet and the same image IO;
 * ``dsgan upscale`` (:func:`dsgan.inference.upscale.upscale_folder`) with PyTorch fp32, with
-  ``--channels-last``, with ``--amp bf16``, and with ``--backend onnxruntime``; same tile and
-  padding.
+  ``--channels-last``, with ``--amp bf16``, and with ``--backend onnxruntime``, each also with
+  ``--tile-batch 4`` where it helps; same tile and padding.
 
 Each path's output is compared with the reference's on the first image (float, before 8-bit
 rounding): fp32 paths must agree to float noise, bf16 is reported as it is.
@@ -148,6 +148,9 @@ def main() -> int:
         "dsgan upscale, --backend onnxruntime": ours(backend="onnxruntime"),
         "dsgan upscale, torch --tile-batch 4": ours(tile_batch=4),
         "dsgan upscale, torch --amp bf16 --tile-batch 4": ours(amp="bf16", tile_batch=4),
+        "dsgan upscale, --backend onnxruntime --tile-batch 4": ours(
+            backend="onnxruntime", tile_batch=4
+        ),
     }
     times: dict[str, list[float]] = {k: [] for k in paths}
     for run in paths.values():  # warm-up (one-time allocations, ORT's first run)
@@ -180,6 +183,9 @@ def main() -> int:
         ),
         "dsgan upscale, torch --amp bf16 --tile-batch 4": upscale_batch(
             model, img, args.tile, args.tile_pad, "bf16", tile_batch=4
+        ),
+        "dsgan upscale, --backend onnxruntime --tile-batch 4": upscale_batch(
+            ort_model, img, args.tile, args.tile_pad, tile_batch=4
         ),
     }
     mp = args.images * (args.size * args.scale) ** 2 / 1e6

@@ -15,7 +15,7 @@ import torch
 
 from dsgan.errors import ImageError
 from dsgan.inference.folders import FolderOptions, FolderTask, run_folder
-from dsgan.io.images import load_image, save_image
+from dsgan.io.images import load_image, save_image, tensor_to_uint8
 from dsgan.io.outputs import file_seed
 from dsgan.ops.corrupt import apply_corruptions
 from dsgan.ops.resize import crop_to_multiple, imresize
@@ -73,7 +73,7 @@ def corrupt_folder(
         desc="dsgan corrupt",
         targets=lambda path: {"out": output_dir / f"{path.stem}.png"},
         decode=corruption,
-        process=lambda paths, items: [img for img, _ in items],
+        process=lambda paths, items: [tensor_to_uint8(img) for img, _ in items],
         write=lambda where, path, result, extra: save_image(result, where["out"]),
     )
     return run_folder(task, input_dir, output_dir, opts, rank, world_size)

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 
 from dsgan.devices import OOM_ERRORS
 from dsgan.errors import UserError
 from dsgan.inference.folders import FolderOptions, FolderTask, run_folder
-from dsgan.io.images import copy_image, load_image_verbatim, save_image
+from dsgan.io.images import copy_image, load_image_verbatim, save_image, tensor_to_uint8
 from dsgan.io.outputs import file_seed
 from dsgan.models.dsgan import Generator, block_phase
 from dsgan.ops.resize import crop_to_multiple, imresize
@@ -143,11 +144,12 @@ def degrade_folder(
     if g is not None:
         g = prepare_generator(g, device)
 
-    def process(paths: list[Path], items: list) -> list[tuple[torch.Tensor, torch.Tensor | Path]]:
+    def process(paths: list[Path], items: list) -> list[tuple[np.ndarray, np.ndarray | Path]]:
         batch = [(path, hr, lr) for path, (hr, (lr, _)) in zip(paths, items, strict=True)]
         outs = degrade_batch(g, batch, opts, device)
+        # 8-bit here, so the writer threads only encode (FolderTask.write)
         return [
-            (lr_out, path if copy else hr)
+            (tensor_to_uint8(lr_out), path if copy else tensor_to_uint8(hr))
             for lr_out, path, (hr, (_, copy)) in zip(outs, paths, items, strict=True)
         ]
 
@@ -168,7 +170,7 @@ def degrade_folder(
     return run_folder(task, input_dir, output_dir, folder_opts, rank, world_size)
 
 
-def _write_outputs(where: dict[str, Path], lr: torch.Tensor, hr: torch.Tensor | Path) -> None:
+def _write_outputs(where: dict[str, Path], lr: np.ndarray, hr: np.ndarray | Path) -> None:
     """Write one image's outputs: the LR image, then the HR one (``hr``: an image, or the input
     file to copy). If a write fails the other file is removed, so a pair is never left half
     written (each file is atomic on its own; a rerun redoes the pair)."""

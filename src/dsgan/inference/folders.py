@@ -61,8 +61,11 @@ class FolderTask:
         decode: input path -> :data:`Item`, run in loader worker processes, so it must pickle (a
             module-level function or a dataclass of options, never a model); raises
             ImageError/UserError for an unusable file.
-        process: (paths, items of one shape) -> one result per item, in this process (the model).
-        write: (targets, path, result, the item's extra) -> None, in a writer thread, atomic.
+        process: (paths, items of one shape) -> one result per item, in this process (the model),
+            ready to encode (8-bit arrays, :func:`dsgan.io.images.tensor_to_uint8`).
+        write: (targets, path, result, the item's extra) -> None, in a writer thread, atomic. It
+            should not run torch ops: each thread that does starts an OpenMP team of its own
+            (``torch.get_num_threads()`` threads), which on a CPU competes with the model's.
     """
 
     desc: str

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 
 from dsgan.inference.backends import OnnxSR
 from dsgan.inference.folders import FolderOptions, FolderTask, run_folder
-from dsgan.io.images import load_image, save_image
+from dsgan.io.images import load_image, save_image, tensor_to_uint8
 from dsgan.models.rrdb import RRDBNet
 from dsgan.ops.tiling import tiled_apply
 
@@ -84,12 +85,12 @@ def upscale_folder(
     if opts.channels_last and isinstance(model, torch.nn.Module):
         model = model.to(memory_format=torch.channels_last)
 
-    def process(paths: list[Path], items: list) -> list[torch.Tensor]:
+    def process(paths: list[Path], items: list) -> list[np.ndarray]:
         batch = torch.stack([img for img, _ in items]).to(device)
         out = upscale_batch(
             model, batch, opts.tile, opts.overlap, opts.amp, opts.channels_last, opts.tile_batch
         )
-        return list(out.cpu().unbind(0))
+        return [tensor_to_uint8(img) for img in out.unbind(0)]  # 8-bit here: writers only encode
 
     task = FolderTask(
         desc="dsgan upscale",
