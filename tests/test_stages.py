@@ -13,7 +13,7 @@ from dsgan.config.presets import load_preset
 from dsgan.models.codec import JPEGCodec, jpeg_round_trip
 from dsgan.models.dsgan import Generator
 from dsgan.models.stages import LearnedBlur, SignalNoise
-from dsgan.training.dsgan_trainer import stage_parameters, stage_values
+from dsgan.training.dsgan_trainer import build_generator, stage_parameters, stage_values
 
 
 def test_blur_starts_as_nearly_none_and_keeps_mean_and_size() -> None:
@@ -144,6 +144,17 @@ def test_signal_noise_uses_the_explicit_noise_input() -> None:
     assert not torch.equal(g(x, n), g(x, -n))
     with pytest.raises(ValueError, match="signal_noise"):
         Generator(output="sigmoid", noise_channels=3, signal_noise=True)
+
+
+@pytest.mark.parametrize("start", [1.0, 0.5])
+def test_sensor_starts_at_model_noise_start(start: float) -> None:
+    """``model.noise_start`` (grey levels) is the sensor's initial noise std at mid-grey, from the
+    config through ``build_generator`` (1.0 by default, as before the key existed)."""
+    over = {} if start == 1.0 else {"model.noise_start": start}
+    cfg = load_config(DSGANConfig, overrides=over, base=load_preset("camera"))
+    assert cfg.model.noise_start == start
+    curve = build_generator(cfg).sensor.curve(torch.tensor([0.5]))
+    torch.testing.assert_close(curve, torch.full((3, 1), start), rtol=1e-5, atol=0)
 
 
 def test_camera_training_resumes_exactly(tiny_dsgan: Any) -> None:

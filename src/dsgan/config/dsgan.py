@@ -42,7 +42,8 @@ class ModelConfig(StrictModel):
     learned, starting from ``codec_quality`` (``models/codec.py``; none = the paper);
     ``codec_gate``: the codec also learns how much of it applies, so it can switch itself off;
     ``blur``: radius of a learned Gaussian blur of G's input (0 = off); ``signal_noise``: learned
-    signal-dependent, channel-correlated noise before G's network (``models/stages.py``)."""
+    signal-dependent, channel-correlated noise before G's network (``models/stages.py``), starting
+    at ``noise_start`` grey levels."""
 
     n_res_blocks: int = Field(8, ge=1)
     channels: int = Field(64, ge=8)
@@ -55,6 +56,7 @@ class ModelConfig(StrictModel):
     codec_gate: bool = False
     blur: int = Field(0, ge=0, le=9)
     signal_noise: bool = False
+    noise_start: float = Field(1.0, gt=0, le=64)
     d_channels: int = Field(64, ge=8)
 
     @model_validator(mode="before")

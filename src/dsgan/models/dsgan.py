@@ -69,6 +69,8 @@ class Generator(nn.Module):
             first 3 noise input channels, so the network can shape it as a camera's processing
             does. Needs ``noise_channels >= 3`` and a non-sigmoid output (False = the paper).
             With ``noise_injection`` too, both use the same draw.
+        noise_start: the sensor's initial noise std in grey levels (0..255), half shot noise at
+            mid-grey, half read noise.
 
     Order, as in a camera: blur -> sensor noise -> residual network -> JPEG.
 
@@ -89,6 +91,7 @@ class Generator(nn.Module):
         codec_gate: bool = False,
         blur: int = 0,
         signal_noise: bool = False,
+        noise_start: float = 1.0,
     ) -> None:
         super().__init__()
         if output not in ("sigmoid", "residual", "highpass"):
@@ -118,7 +121,7 @@ class Generator(nn.Module):
             raise ValueError(f"codec must be none or jpeg, got {codec!r}")
         self.codec = JPEGCodec(codec_quality, gate=codec_gate) if codec == "jpeg" else None
         self.blur = LearnedBlur(blur) if blur else None
-        self.sensor = SignalNoise() if signal_noise else None
+        self.sensor = SignalNoise(noise_start) if signal_noise else None
 
     @property
     def receptive_radius(self) -> int:
@@ -182,6 +185,7 @@ def generator_from_config(model: dict[str, Any]) -> Generator:
         "codec_gate",
         "blur",
         "signal_noise",
+        "noise_start",
     )
     return Generator(**{k: model[k] for k in keys if k in model})
 
