@@ -32,7 +32,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def make_pairs(root: Path, n: int, width: int, height: int) -> int:
     """``n`` smooth random HR images of width x height and their x4 LR (PNG); returns bytes of
-    the decoded HR + LR set (what a full cache holds)."""
+    the decoded HR + LR set (what a full cache holds). Deterministic, so the pairs a ``--work``
+    folder already holds from an earlier run are kept (same draws, no encode)."""
     rng = np.random.default_rng(0)
     (root / "HR").mkdir(parents=True, exist_ok=True)
     (root / "LR").mkdir(parents=True, exist_ok=True)
@@ -40,11 +41,14 @@ def make_pairs(root: Path, n: int, width: int, height: int) -> int:
         base = rng.random((height // 32 + 1, width // 32 + 1, 3))
         hr = Image.fromarray((base * 255).astype(np.uint8)).resize((width, height), Image.BICUBIC)
         arr = np.asarray(hr, dtype=np.int16) + rng.integers(-8, 9, (height, width, 3))
+        if (root / "HR" / f"{i:04d}.png").is_file() and (root / "LR" / f"{i:04d}.png").is_file():
+            continue
         hr = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
-        hr.save(root / "HR" / f"{i:04d}.png", compress_level=1)
-        hr.resize((width // 4, height // 4), Image.BICUBIC).save(
-            root / "LR" / f"{i:04d}.png", compress_level=1
-        )
+        lr = hr.resize((width // 4, height // 4), Image.BICUBIC)
+        for img, sub in ((hr, "HR"), (lr, "LR")):  # whole files only (a rerun keeps them)
+            tmp = root / sub / f"{i:04d}.png.part"
+            img.save(tmp, format="PNG", compress_level=1)
+            tmp.replace(root / sub / f"{i:04d}.png")
     return n * 3 * width * height * (1 + 1 / 16)
 
 
