@@ -24,6 +24,13 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
+@pytest.fixture(autouse=True)
+def _decoded_cache_in_tmp(tmp_path_factory, monkeypatch):
+    """The disk cache of decoded images (``data.disk_cache: auto``) goes to a folder of this
+    session, never to the user's ~/.cache."""
+    monkeypatch.setenv("DSGAN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dsgan-cache"))
+
+
 def smooth_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """A random smooth (H, W, 3) uint8 image: bilinearly upsampled 4x4 noise plus a little grain."""
     coarse = rng.uniform(0, 255, size=(4, 4, 3))

@@ -1,6 +1,7 @@
 """Datasets larger than memory: the image pools keep decoded images up to a byte budget
-(``data.cache_gb``), read only headers for the rest at start-up, decode those on demand with the
-same result, and handle a file found broken only when it is first decoded."""
+(``data.cache_gb``), read only headers for the rest at start-up, decode those on demand (once,
+through the disk cache of decoded images, ``data.disk_cache``) with the same result, and handle a
+file found broken only when it is first decoded."""
 
 from __future__ import annotations
 
@@ -42,8 +43,8 @@ def test_pool_caches_within_budget_and_decodes_the_rest(tmp_path, make_images, b
 def test_start_up_reads_headers_only_beyond_the_budget(tmp_path, make_images, monkeypatch):
     make_images(tmp_path / "img", 5, [(20, 30), (24, 24), (30, 20), (24, 24), (24, 24)])
     decoded = []
-    real = pool_module.load_image
-    monkeypatch.setattr(pool_module, "load_image", lambda p: decoded.append(p) or real(p))
+    real = pool_module.load_image_u8
+    monkeypatch.setattr(pool_module, "load_image_u8", lambda p: decoded.append(p) or real(p))
     pool = ImagePool(tmp_path / "img", min_size=(21, 21), cache=3 * 24 * 24)
     assert decoded == [pool.files[0]]  # the one image that fit; sizes came from headers
     assert len(pool) == 3 and pool.sizes == [(24, 24)] * 3  # 20x30 and 30x20: too small

@@ -42,6 +42,13 @@ class LoaderConfig(StrictModel):
         " decoded on demand in the loader workers. Default: a quarter of the machine's memory,"
         " shared by the processes of this node; cache_images false: none",
     )
+    disk_cache: str | None = Field(
+        "auto",
+        min_length=1,
+        description="folder that keeps images beyond the memory cache decoded (uncompressed,"
+        " read by region), shared by runs on the same files; auto: $DSGAN_CACHE_DIR/decoded or"
+        " ~/.cache/dsgan/decoded; null: decode them on every read",
+    )
 
 
 def set_by_path(tree: dict[str, Any], dotted: str, value: Any) -> None:

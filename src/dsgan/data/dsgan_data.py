@@ -17,6 +17,7 @@ import torch
 from dsgan.config.dsgan import DataConfig
 from dsgan.data import content
 from dsgan.data.cache import Budget, cache_budget
+from dsgan.data.decoded import disk_cache
 from dsgan.data.pool import ImagePool
 from dsgan.data.sampling import augment, random_crop
 from dsgan.errors import UserError
@@ -34,9 +35,10 @@ class DSGANDataset(torch.utils.data.Dataset):
         hr_min = cfg.crop * cfg.scale if cfg.crop else cfg.scale
         self.cfg = cfg
         budget = Budget(cache_budget(cfg.cache_images, cfg.cache_gb))  # shared by both pools
-        self.hr = ImagePool(cfg.hr, (hr_min, hr_min), budget, on_error)
+        disk = disk_cache(cfg.disk_cache)
+        self.hr = ImagePool(cfg.hr, (hr_min, hr_min), budget, on_error, disk)
         self.lr = (
-            ImagePool(cfg.lr, (cfg.crop, cfg.crop) if cfg.crop else (1, 1), budget, on_error)
+            ImagePool(cfg.lr, (cfg.crop, cfg.crop) if cfg.crop else (1, 1), budget, on_error, disk)
             if cfg.lr is not None
             else None
         )

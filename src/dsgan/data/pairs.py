@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from dsgan.data.cache import Budget
+from dsgan.data.decoded import DiskCache
 from dsgan.data.sampling import augment
 from dsgan.errors import ImageError, UserError
 from dsgan.io.images import image_size, list_images, load_image
@@ -57,6 +58,16 @@ def load_pair(lr_path: Path, hr_path: Path, scale: int) -> tuple[torch.Tensor, t
     return lr, hr[:, : h * scale, : w * scale]
 
 
+def read_pair(
+    lr_path: Path, hr_path: Path, scale: int, disk: DiskCache
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`load_pair` as uint8 (3, h, w) and (3, h*scale, w*scale), read through ``disk``."""
+    lr, hr = disk.load(lr_path), disk.load(hr_path)
+    h, w = lr.shape[-2:]
+    check_pair_sizes(lr_path, hr_path, (h, w), tuple(hr.shape[-2:]), scale)
+    return lr, hr[:, : h * scale, : w * scale]
+
+
 class PairDataset(torch.utils.data.Dataset):
     """Random aligned crops of LR/HR pairs; items built from (index, seed) of a StepSampler.
 
@@ -68,6 +79,8 @@ class PairDataset(torch.utils.data.Dataset):
             :class:`~dsgan.data.cache.Budget`, or an int; ``True`` = all); the rest are decoded
             on each access. Start-up reads headers only for pairs it does not cache.
         on_error: ``skip`` unusable pairs with a warning, or ``stop``.
+        disk: where pairs beyond ``cache`` are read from (decoded once, then mapped); None
+            decodes them on every access.
 
     Returns (lr, hr): uint8 tensors (3, patch/scale, patch/scale) and (3, patch, patch).
     """
@@ -82,8 +95,10 @@ class PairDataset(torch.utils.data.Dataset):
         rotations: bool = True,
         cache: Budget | int | bool = True,
         on_error: str = "skip",
+        disk: DiskCache | None = None,
     ) -> None:
         self.scale, self.patch = scale, patch
+        self.disk = disk or DiskCache(None)
         self.flips, self.rotations = flips, rotations
         self.on_error = on_error
         budget = cache if isinstance(cache, Budget) else Budget(2**63 if cache is True else cache)
@@ -98,7 +113,8 @@ class PairDataset(torch.utils.data.Dataset):
                 if min(H, W) < patch:
                     raise ImageError(hr_path, f"smaller than the HR patch size {patch}")
                 nbytes = 3 * h * w * (1 + scale * scale)
-                pair = load_pair(lr_path, hr_path, scale) if budget.take(nbytes) else None
+                keep = budget.take(nbytes)
+                pair = read_pair(lr_path, hr_path, scale, DiskCache(None)) if keep else None
             except ImageError as exc:
                 if on_error == "stop":
                     raise
@@ -106,7 +122,7 @@ class PairDataset(torch.utils.data.Dataset):
                 log.warning("skipping %s", exc)
                 continue
             if pair is not None:
-                self._cached[len(self.pairs)] = (_u8(pair[0]), _u8(pair[1]))
+                self._cached[len(self.pairs)] = pair
             self.pairs.append((lr_path, hr_path))
         if not self.pairs:
             detail = f" ({len(skipped)} skipped: {skipped[0]})" if skipped else ""
@@ -128,8 +144,8 @@ class PairDataset(torch.utils.data.Dataset):
         return len(self._cached)
 
     def get(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Whole pair, uint8: cached, or decoded now (a pair unusable now is replaced by the
-        next usable one with ``on_error`` skip)."""
+        """Whole pair, uint8 (possibly non-contiguous views): cached, or read now (a pair
+        unusable now is replaced by the next usable one with ``on_error`` skip)."""
         for k in range(len(self.pairs)):
             i = (index + k) % len(self.pairs)
             if i in self._cached:
@@ -137,8 +153,7 @@ class PairDataset(torch.utils.data.Dataset):
             if i in self._bad:
                 continue
             try:
-                lr, hr = load_pair(*self.pairs[i], self.scale)
-                return _u8(lr), _u8(hr)
+                return read_pair(*self.pairs[i], self.scale, self.disk)
             except ImageError:
                 if self.on_error == "stop":
                     raise
@@ -160,7 +175,3 @@ class PairDataset(torch.utils.data.Dataset):
         lr = augment(lr, torch.Generator().manual_seed(aug_seed), self.flips, self.rotations)
         hr = augment(hr, torch.Generator().manual_seed(aug_seed), self.flips, self.rotations)
         return lr.contiguous(), hr.contiguous()
-
-
-def _u8(img: torch.Tensor) -> torch.Tensor:
-    return img.mul(255).round().to(torch.uint8)

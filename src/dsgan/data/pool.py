@@ -1,5 +1,6 @@
 """A pool of training images: sizes read from headers at start-up, pixels decoded into a bounded
-uint8 cache (:mod:`dsgan.data.cache`) or on demand."""
+uint8 cache (:mod:`dsgan.data.cache`) or on demand, through the disk cache of decoded images
+(:mod:`dsgan.data.decoded`) where one is set."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 import torch
 
 from dsgan.data.cache import Budget
+from dsgan.data.decoded import DiskCache
 from dsgan.errors import ImageError, UserError
-from dsgan.io.images import image_size, list_images, load_image
+from dsgan.io.images import image_size, list_images, load_image_u8
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,8 @@ class ImagePool:
             an int; ``True`` = all, ``False``/0 = none); images beyond it are decoded on each
             access.
         on_error: ``skip`` unusable files with a warning, or ``stop`` with an error naming the file.
+        disk: where images beyond ``cache`` are read from (decoded once, then mapped); None
+            decodes them on every access.
 
     Start-up reads every file's header (its size) and decodes only what it caches. A file whose
     pixels turn out unusable when it is first decoded later is skipped then (``skip``: another
@@ -37,9 +41,11 @@ class ImagePool:
         min_size: tuple[int, int] = (1, 1),
         cache: Budget | int | bool = True,
         on_error: str = "skip",
+        disk: DiskCache | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.on_error = on_error
+        self.disk = disk or DiskCache(None)
         budget = cache if isinstance(cache, Budget) else Budget(_total(cache))
         self.files: list[Path] = []
         self.sizes: list[tuple[int, int]] = []  # (H, W) of each file, from its header
@@ -52,7 +58,7 @@ class ImagePool:
                 if h < min_size[0] or w < min_size[1]:
                     msg = f"{w}x{h} is smaller than the {min_size[1]}x{min_size[0]} needed"
                     raise ImageError(path, msg + "; use a smaller --crop or remove the file")
-                img = load_image(path) if budget.take(3 * h * w) else None
+                img = load_image_u8(path) if budget.take(3 * h * w) else None
             except ImageError as exc:
                 if on_error == "stop":
                     raise
@@ -60,7 +66,7 @@ class ImagePool:
                 log.warning("skipping %s", exc)
                 continue
             if img is not None:
-                self._cached[len(self.files)] = _u8(img)
+                self._cached[len(self.files)] = img
             self.files.append(path)
             self.sizes.append((h, w))
         if self.skipped and self.files:
@@ -92,8 +98,8 @@ class ImagePool:
         return len(self._cached)
 
     def get(self, index: int) -> torch.Tensor:
-        """(3, H, W) uint8: cached, or decoded now (a file unusable now is replaced by the next
-        usable one with ``on_error`` skip)."""
+        """(3, H, W) uint8 (possibly a non-contiguous view): cached, or read now (a file
+        unusable now is replaced by the next usable one with ``on_error`` skip)."""
         for k in range(len(self.files)):
             i = (index + k) % len(self.files)
             if i in self._cached:
@@ -101,7 +107,7 @@ class ImagePool:
             if i in self._bad:
                 continue
             try:
-                return _u8(load_image(self.files[i]))
+                return self.disk.load(self.files[i])
             except ImageError:
                 if self.on_error == "stop":
                     raise
@@ -114,7 +120,3 @@ def _total(cache: int | bool) -> int:
     if cache is True:
         return 2**63
     return int(cache)
-
-
-def _u8(img: torch.Tensor) -> torch.Tensor:
-    return img.mul(255).round().to(torch.uint8)

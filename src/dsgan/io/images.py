@@ -1,7 +1,7 @@
 """Reading and writing images with Pillow.
 
-Every loader returns float32 RGB tensors of shape (3, H, W) with values in [0, 1], whatever the file
-held: 8/16-bit, grey, RGBA or LA (alpha composited on black is *not* done: alpha is dropped), palette,
+Loaders return float32 RGB tensors of shape (3, H, W) with values in [0, 1] (:func:`load_image_u8`:
+uint8 in [0, 255], for the training pools), whatever the file held: 8/16-bit, grey, RGBA or LA (alpha composited on black is *not* done: alpha is dropped), palette,
 CMYK; EXIF orientation is applied. Writing is atomic: a temporary file in the destination folder is
 renamed over the target, so a crash never leaves a half-written image.
 """
@@ -27,6 +27,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Pillow's own guard against decompression bombs, made an error rather than a warning.
 MAX_PIXELS = 178_956_970
+
+# Pillow modes with more than 8 bits per sample (16-bit, 32-bit integer, float).
+_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
 def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
@@ -91,6 +94,30 @@ def load_image(path: str | Path) -> torch.Tensor:
         ImageError: empty, truncated, corrupt, unreadable or oversized (decompression bomb) files.
     """
     return load_image_verbatim(path)[0]
+
+
+def load_image_u8(path: str | Path) -> torch.Tensor:
+    """:func:`load_image` as 8-bit values: what the training pools keep.
+
+    Returns:
+        uint8 tensor (3, H, W), values in [0, 255]: a channels-first *view* of the decoded
+        (H, W, 3) array (no copy; crops then copy only their own pixels). Equal to
+        ``load_image(path).mul(255).round()`` as uint8; 8-bit files skip the float round trip.
+
+    Raises:
+        ImageError: as :func:`load_image`.
+    """
+    path = Path(path)
+    with _opened(path) as img:
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        if img.mode in _WIDE_MODES:  # 16-bit or float: scaled to [0, 1] first
+            arr = np.round(_to_rgb_array(img, path) * 255).astype(np.uint8)
+        else:
+            if img.mode == "P" and "transparency" in img.info:
+                img = img.convert("RGBA")
+            arr = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(np.require(arr, requirements="CW")).permute(2, 0, 1)
 
 
 @contextlib.contextmanager

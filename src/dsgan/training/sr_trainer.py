@@ -25,6 +25,7 @@ from dsgan.checkpoints.esrgan import load_into
 from dsgan.checkpoints.load import sr_init_state
 from dsgan.config.sr import SRConfig
 from dsgan.data.cache import Budget, cache_budget
+from dsgan.data.decoded import disk_cache
 from dsgan.data.pairs import PairDataset, load_pair, match_pairs
 from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
@@ -80,7 +81,10 @@ class SRTrainer(TrainLoop):
             )
         d = cfg.data
         budget = Budget(cache_budget(d.cache_images, d.cache_gb))
-        self.data = PairDataset(*folders, d.scale, d.patch, d.flips, d.rotations, budget, on_error)
+        disk = disk_cache(d.disk_cache)
+        self.data = PairDataset(
+            *folders, d.scale, d.patch, d.flips, d.rotations, budget, on_error, disk
+        )
         self.val = self._load_val() if d.val is not None else []
         # channels_last helps on GPUs; on CPU it makes the discriminator several times slower.
         cl = cfg.channels_last and self.device.type == "cuda"
