@@ -241,3 +241,41 @@ def test_a_positive_slope_lowers_the_quality_and_d_keeps_its_statistics(
     start = float(t.g.codec.quality)
     t.train()
     assert float(t.g.codec.quality) < start - 1.0  # Adam stepped the logit down three times
+
+
+@pytest.mark.parametrize(("start", "on"), [(0.64, True), (0.3, False)])
+def test_snap_gate_makes_the_codec_all_or_nothing(start, on) -> None:
+    codec = JPEGCodec(quality=40.0, gate=True, gate_init=start)
+    x = torch.rand(1, 3, 16, 16)
+    codec.snap_gate()
+    assert float(codec.gate.detach()) == (1.0 if on else pytest.approx(0.0, abs=1e-12))
+    want = jpeg_round_trip(x, codec.quality) if on else x
+    assert torch.allclose(codec(x), want, atol=1e-6)
+    before = codec.gate_logit.clone()
+    codec.snap_gate()  # idempotent
+    assert torch.equal(codec.gate_logit, before)
+    JPEGCodec(gate=False).snap_gate()  # no gate: nothing to snap
+
+
+def test_trainer_snaps_the_gate_and_keeps_it_through_resume(tiny_dsgan) -> None:
+    over = {
+        "model.output": "residual",
+        "model.noise_channels": 3,
+        "model.codec": "jpeg",
+        "model.codec_gate": True,
+        "optim.stage_lr": 0.05,
+        "optim.gate_snap": 0.5,
+        "iterations": 4,
+        "log_every": 1,
+    }
+    t = tiny_dsgan(over)
+    t.train()
+    rows = [json.loads(line) for line in (t.run.root / "metrics.jsonl").read_text().splitlines()]
+    gates = [r["codec/gate"] for r in rows if "codec/gate" in r]
+    assert len(gates) == 4 and gates[0] != pytest.approx(0.5, abs=1e-6)  # trained before
+    hard = 1.0 if gates[1] >= 0.5 else 0.0
+    assert gates[2:] == [pytest.approx(hard, abs=1e-12)] * 2  # hard from step 2 (0.5 of 4) on
+    logit = t.g.codec.gate_logit.detach().clone()
+    t2 = type(t)(t.cfg.model_copy(update={"iterations": 6}), resume=True)
+    t2.train()  # Adam has momentum for the gate: without the snap it would still move
+    assert torch.equal(t2.g.codec.gate_logit.detach(), logit)

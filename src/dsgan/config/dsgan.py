@@ -160,6 +160,14 @@ class OptimConfig(StrictModel):
         "stage through Adam's second moment); 0 = off",
     )
     clip_window: int = Field(200, ge=20, description="steps of gradient norms optim.clip_g keeps")
+    gate_snap: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="fraction of iterations after which the learned codec gate "
+        "(model.codec_gate) is made hard, fully on if it is at least 0.5 and off otherwise, and "
+        "no longer trained, so the rest of the run adapts to a real codec; 0 = never (a blend)",
+    )
 
 
 class DSGANConfig(StrictModel):

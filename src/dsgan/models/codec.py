@@ -63,6 +63,19 @@ class JPEGCodec(nn.Module):
             nn.Parameter(torch.tensor(math.log(gate_init / (1.0 - gate_init)))) if gate else None
         )
 
+    #: a snapped gate's logit: sigmoid(30) is 1.0 in float32, sigmoid(-30) about 1e-13
+    SNAPPED_LOGIT = 30.0
+
+    @torch.no_grad()
+    def snap_gate(self) -> None:
+        """Make the learned gate hard: fully on where it is at least 0.5, else off. A physical
+        codec is applied or not; a blend passes part of G's uncoded noise through (on an
+        unpaired camera mixture a gate of 0.64 left twice the real LR's noise, docs/RESULTS.md).
+        Idempotent, no host sync; a no-op without a learned gate."""
+        if self.gate_logit is not None:
+            hard = torch.where(self.gate_logit >= 0, self.SNAPPED_LOGIT, -self.SNAPPED_LOGIT)
+            self.gate_logit.copy_(hard)
+
     @property
     def quality(self) -> torch.Tensor:
         """The current quality, a 0-d tensor in (1, 100)."""

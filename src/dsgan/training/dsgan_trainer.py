@@ -194,6 +194,28 @@ class DSGANTrainer(TrainLoop):
         xb = imresize(hr, 1.0 / self.cfg.data.scale).clamp_(0, 1)
         return (xb.contiguous(memory_format=self.mem), real.contiguous(memory_format=self.mem))
 
+    def _snap_gate(self) -> bool:
+        """From ``optim.gate_snap`` of the run on, the codec's learned gate is hard
+        (:meth:`~dsgan.models.codec.JPEGCodec.snap_gate`; in the EMA too) and no longer trained:
+        True then. Reapplied every step, so a resumed run stays snapped."""
+        frac = self.cfg.optim.gate_snap
+        codec = self.g.codec
+        if not frac or codec is None or codec.gate_logit is None:
+            return False
+        at = int(frac * self.cfg.iterations)
+        if self.step < at:
+            return False
+        if self.step == at and self.rank == 0:
+            log.info(
+                "step %d: codec gate %.3f made hard (optim.gate_snap)",
+                at,
+                float(codec.gate.detach()),
+            )
+        codec.snap_gate()
+        if self.ema is not None:
+            self.ema.module.codec.snap_gate()
+        return True
+
     @staticmethod
     def _grad_norms(params: list[torch.nn.Parameter]) -> torch.Tensor | None:
         """The L2 norm of each parameter's gradient, (P,), or None without gradients."""
@@ -235,6 +257,7 @@ class DSGANTrainer(TrainLoop):
             offsets = torch.randint(p, (xb.shape[0], 2))
             phase = block_phase(xb.shape[0], *xb.shape[2:], p, offsets, dev)
         codec = self.g.codec
+        snapped = self._snap_gate()
         # the codec runs outside G's (DDP) call, so the finite difference can reuse G's output
         offset = (0, 0)
         if codec is not None:  # a random grid phase, as real crops have
@@ -306,6 +329,8 @@ class DSGANTrainer(TrainLoop):
             return None
         if slope is not None and codec is not None:
             codec.quality_logit.grad = torch.where(torch.isfinite(slope), slope, 0.0).reshape(())
+        if snapped:  # a hard gate stays as it is (Adam skips a parameter without .grad)
+            codec.gate_logit.grad = None  # type: ignore[union-attr]
         # diagnostics (docs/RESULTS.md, "Camera mixtures": bursts of large gradients would make
         # the stage parameters jump); G's from the norms the finiteness check computed
         if g_norms is not None:
