@@ -96,6 +96,10 @@ def _degrade(g: Any, files: list, hrs: list, scale: int, opts: InspectOptions) -
     return bicubic, generated
 
 
+#: a learned codec gate strictly inside this range is reported as a blend
+BLEND_GATE = (0.1, 0.9)
+
+
 def inspect_model(args: InspectOptions) -> dict[str, Any]:
     """The full result of ``dsgan inspect`` (see the module docstring) as a JSON-able dict."""
     from dsgan.checkpoints.load import load_generator
@@ -113,6 +117,13 @@ def inspect_model(args: InspectOptions) -> dict[str, Any]:
     learned = deg.learned_stages(g, levels)
     if all(learned[k] is None for k in ("blur_sigma", "sensor_std", "codec_quality")):
         notes.append("this generator has no physical stages: see the measured columns")
+    gate = learned.get("codec_gate")
+    if gate is not None and BLEND_GATE[0] < gate < BLEND_GATE[1]:
+        notes.append(
+            f"codec gate {gate:.2f} is a blend, not on or off: {1 - gate:.0%} of G's uncoded "
+            "output (its noise included) passes the codec; optim.gate_snap makes it hard "
+            "(docs/RESULTS.md, 'the codec gate's blend leaks noise')"
+        )
     measured: dict[str, Any] = dict.fromkeys(COLUMNS)
     shift = None
     inputs: dict[str, Any] = {"hr_dir": None, "n_hr": 0, "lr_dir": None, "n_lr": 0}
