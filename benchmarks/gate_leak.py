@@ -10,17 +10,15 @@ passes through without the codec's smoothing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from benchlib import ROOT, git_commit, machine
+from benchlib import ROOT, write_result
 from dsgan.workflows.inspect import InspectOptions, inspect_model
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -67,22 +65,10 @@ def main() -> int:
             rows[label] = summary(res["measured"]["generated"])
             real = summary(res["measured"]["real"])
     rows["real LR"] = real
-    out = {
-        "command": "python benchmarks/gate_leak.py " + " ".join(sys.argv[1:]),
-        "commit": git_commit(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "learned_gate": learned,
-        "rows": rows,
-    }
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"{args.name}.json").write_text(json.dumps(out, indent=1))
     lines = [
         f"# Codec gate leak: {args.run.name} (learned gate {learned:.3f})",
         "",
-        f"- command: `{out['command']}`",
-        f"- commit: {out['commit']}, date: {out['date']}",
-        "- `dsgan inspect` statistics of the LR G makes from --hr, mean over channels (0..255)",
+        "`dsgan inspect` statistics of the LR G makes from --hr, mean over channels (0..255)",
         "",
         "| gate | noise std | whiteness | channel corr | blur sigma (px) | blockiness |",
         "|---|---|---|---|---|---|",
@@ -92,7 +78,9 @@ def main() -> int:
             f"| {label} | {r['noise_std']:.2f} | {r['whiteness']:.3f} | {r['channel_corr']:.3f} "
             f"| {r['blur_sigma']:.2f} | {r['blockiness']:.2f} |"
         )
-    (args.results / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    write_result(
+        args.results / args.name, {"learned_gate": learned, "rows": rows}, "\n".join(lines)
+    )
     print("\n".join(lines))
     return 0
 
