@@ -8,6 +8,7 @@ original, is cropped at the bottom/right).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ from dsgan.data.cache import Budget
 from dsgan.data.decoded import DiskCache
 from dsgan.data.sampling import augment
 from dsgan.errors import ImageError, UserError
-from dsgan.io.images import image_size, list_images, load_image
+from dsgan.io.images import image_size, list_images, load_image, load_image_u8
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +51,12 @@ def check_pair_sizes(
         )
 
 
-def load_pair(lr_path: Path, hr_path: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode a pair: (3, h, w) and (3, h*scale, w*scale) float32 in [0, 1]."""
-    lr, hr = load_image(lr_path), load_image(hr_path)
-    h, w = lr.shape[-2:]
-    check_pair_sizes(lr_path, hr_path, (h, w), tuple(hr.shape[-2:]), scale)
-    return lr, hr[:, : h * scale, : w * scale]
-
-
-def read_pair(
-    lr_path: Path, hr_path: Path, scale: int, disk: DiskCache
+def load_pair(
+    lr_path: Path, hr_path: Path, scale: int, load: Callable[[Path], torch.Tensor] = load_image
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`load_pair` as uint8 (3, h, w) and (3, h*scale, w*scale), read through ``disk``."""
-    lr, hr = disk.load(lr_path), disk.load(hr_path)
+    """Decode a pair with ``load``: (3, h, w) and (3, h*scale, w*scale), float32 in [0, 1] with
+    :func:`~dsgan.io.images.load_image` (uint8 with the pools' loaders)."""
+    lr, hr = load(lr_path), load(hr_path)
     h, w = lr.shape[-2:]
     check_pair_sizes(lr_path, hr_path, (h, w), tuple(hr.shape[-2:]), scale)
     return lr, hr[:, : h * scale, : w * scale]
@@ -114,7 +108,7 @@ class PairDataset(torch.utils.data.Dataset):
                     raise ImageError(hr_path, f"smaller than the HR patch size {patch}")
                 nbytes = 3 * h * w * (1 + scale * scale)
                 keep = budget.take(nbytes)
-                pair = read_pair(lr_path, hr_path, scale, DiskCache(None)) if keep else None
+                pair = load_pair(lr_path, hr_path, scale, load_image_u8) if keep else None
             except ImageError as exc:
                 if on_error == "stop":
                     raise
@@ -153,7 +147,7 @@ class PairDataset(torch.utils.data.Dataset):
             if i in self._bad:
                 continue
             try:
-                return read_pair(*self.pairs[i], self.scale, self.disk)
+                return load_pair(*self.pairs[i], self.scale, self.disk.load)
             except ImageError:
                 if self.on_error == "stop":
                     raise

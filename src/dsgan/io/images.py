@@ -1,7 +1,8 @@
 """Reading and writing images with Pillow.
 
-Loaders return float32 RGB tensors of shape (3, H, W) with values in [0, 1] (:func:`load_image_u8`:
-uint8 in [0, 255], for the training pools), whatever the file held: 8/16-bit, grey, RGBA or LA (alpha composited on black is *not* done: alpha is dropped), palette,
+Loaders return float32 RGB tensors of shape (3, H, W) with values in [0, 1]
+(:func:`load_image_u8`: uint8 in [0, 255], for the training pools), whatever the file held:
+8/16-bit, grey, RGBA or LA (alpha composited on black is *not* done: alpha is dropped), palette,
 CMYK; EXIF orientation is applied. Writing is atomic: a temporary file in the destination folder is
 renamed over the target, so a crash never leaves a half-written image.
 """
@@ -77,11 +78,14 @@ def _to_rgb_array(img: Image.Image, path: Path) -> np.ndarray:
         peak = 1.0 if arr.max() <= 1.0 else (255.0 if arr.max() <= 255 else 65535.0)
         arr = np.clip(arr / peak, 0.0, 1.0)
         return np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
-    if mode == "P" and "transparency" in img.info:
+    return _to_rgb8(img).astype(np.float32) / 255.0
+
+
+def _to_rgb8(img: Image.Image) -> np.ndarray:
+    """An 8-bit Pillow mode (grey, palette, RGBA, CMYK, ...) as an (H, W, 3) uint8 array."""
+    if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
-    if img.mode != "RGB":
-        img = img.convert("RGB")
-    return np.asarray(img, dtype=np.float32) / 255.0
+    return np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
 
 
 def load_image(path: str | Path) -> torch.Tensor:
@@ -101,7 +105,7 @@ def load_image_u8(path: str | Path) -> torch.Tensor:
 
     Returns:
         uint8 tensor (3, H, W), values in [0, 255]: a channels-first *view* of the decoded
-        (H, W, 3) array (no copy; crops then copy only their own pixels). Equal to
+        (H, W, 3) array (no transposing copy; crops then copy only their own pixels). Equal to
         ``load_image(path).mul(255).round()`` as uint8; 8-bit files skip the float round trip.
 
     Raises:
@@ -114,9 +118,7 @@ def load_image_u8(path: str | Path) -> torch.Tensor:
         if img.mode in _WIDE_MODES:  # 16-bit or float: scaled to [0, 1] first
             arr = np.round(_to_rgb_array(img, path) * 255).astype(np.uint8)
         else:
-            if img.mode == "P" and "transparency" in img.info:
-                img = img.convert("RGBA")
-            arr = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
+            arr = _to_rgb8(img)
     return torch.from_numpy(np.require(arr, requirements="CW")).permute(2, 0, 1)
 
 
