@@ -59,11 +59,12 @@ def main() -> int:
             if logit is not None:
                 model = Path(tmp) / f"{label.replace(' ', '-')}.safetensors"
                 save_file({**tensors, KEY: torch.tensor(logit)}, model, metadata=meta)
+            lr = args.lr if real is None else None  # the real LR's statistics once
             res = inspect_model(
-                InspectOptions(model=model, hr=args.hr, lr=args.lr, max_images=args.max_images)
+                InspectOptions(model=model, hr=args.hr, lr=lr, max_images=args.max_images)
             )
             rows[label] = summary(res["measured"]["generated"])
-            real = summary(res["measured"]["real"])
+            real = real or summary(res["measured"]["real"])
     rows["real LR"] = real
     lines = [
         f"# Codec gate leak: {args.run.name} (learned gate {learned:.3f})",

@@ -50,15 +50,13 @@ def main() -> int:
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = args.threads, 1
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    paths = {
+    ov_static = core.compile_model(static, "CPU", cfg)
+    ov_dynamic = core.compile_model(path, "CPU", cfg)
+    run = {
         "pytorch": lambda: model(x).numpy(),
         "onnxruntime": lambda: sess.run(None, {"lr": xn})[0],
-        "openvino static": core.compile_model(static, "CPU", cfg),
-        "openvino dynamic": core.compile_model(path, "CPU", cfg),
-    }
-    run = {
-        k: (f if k in ("pytorch", "onnxruntime") else (lambda c=f: c(xn)[0]))
-        for k, f in paths.items()
+        "openvino static": lambda: ov_static(xn)[0],
+        "openvino dynamic": lambda: ov_dynamic(xn)[0],
     }
     with torch.inference_mode():
         ref = run["pytorch"]()
