@@ -4,6 +4,8 @@ Two trainers of the recommended DSGAN (configs/dsgan-real.yaml's model and losse
 codec, on the same generated images and the same batch; rounds alternate one step of each, so
 both see the same machine load. Reported: the median step time of each and their ratio (the
 codec adds its round trip and, for the quality's finite difference, two more D forward passes).
+A third trainer has a gated codec snapped off (``optim.gate_snap``, the gate below 0.5), which the
+trainer skips: its ratio to the codec-less step should be 1.
 
     python benchmarks/codec_cost.py                         # CPU, batch 8, LR crop 32
     python benchmarks/codec_cost.py --device cuda --batch-size 32 --crop 64
@@ -29,17 +31,20 @@ from speed import sync, write_images
 
 
 def trainer(hr: Path, out: Path, args: argparse.Namespace, codec: str) -> DSGANTrainer:
-    return DSGANTrainer(
+    """codec: none, jpeg, or off (jpeg with a learned gate, snapped off from step 1 on)."""
+    off = codec == "off"
+    t = DSGANTrainer(
         load_config(
             DSGANConfig,
             overrides={
+                **({"model.codec_gate": True, "optim.gate_snap": 1e-6} if off else {}),
                 "data.hr": str(hr),
                 "data.crop": args.crop,
                 "batch_size": args.batch_size,
                 "loss.perceptual": "none",
                 "model.output": "residual",
                 "model.noise_channels": 3,
-                "model.codec": codec,
+                "model.codec": "jpeg" if off else codec,
                 "loss.w_col": 0.1,
                 "loss.d_batch": "joint",
                 "device": args.device,
@@ -48,6 +53,11 @@ def trainer(hr: Path, out: Path, args: argparse.Namespace, codec: str) -> DSGANT
             },
         )
     )
+    if off:
+        with torch.no_grad():
+            t.g.codec.gate_logit.fill_(-3.0)
+        t.step = 1  # past the snap (the loop, not train_step, counts steps)
+    return t
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_images(work / "hr", 8, args.crop * 4 + 16, seed=0)
-        runs = {c: trainer(work / "hr", work / c, args, c) for c in ("none", "jpeg")}
+        runs = {c: trainer(work / "hr", work / c, args, c) for c in ("none", "jpeg", "off")}
         hr = torch.randint(0, 256, (args.batch_size, 3, args.crop * 4, args.crop * 4))
         real = torch.randint(0, 256, (args.batch_size, 3, args.crop, args.crop))
         batch = {c: t._prepare(hr.to(torch.uint8), real.to(torch.uint8)) for c, t in runs.items()}
@@ -89,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         "step_s_without_codec": med["none"],
         "step_s_with_codec": med["jpeg"],
         "ratio": med["jpeg"] / med["none"],
+        "step_s_codec_snapped_off": med["off"],
+        "ratio_snapped_off": med["off"] / med["none"],
     }
     print(json.dumps(summary))
     args.out.mkdir(parents=True, exist_ok=True)

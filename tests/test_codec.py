@@ -251,10 +251,33 @@ def test_snap_gate_makes_the_codec_all_or_nothing(start, on) -> None:
     assert float(codec.gate.detach()) == (1.0 if on else pytest.approx(0.0, abs=1e-12))
     want = jpeg_round_trip(x, codec.quality) if on else x
     assert torch.allclose(codec(x), want, atol=1e-6)
+    assert codec.is_off() == (not on)
     before = codec.gate_logit.clone()
     codec.snap_gate()  # idempotent
     assert torch.equal(codec.gate_logit, before)
     JPEGCodec(gate=False).snap_gate()  # no gate: nothing to snap
+    assert not JPEGCodec(gate=False).is_off() and not JPEGCodec(gate=True).is_off()
+
+
+def test_a_codec_snapped_off_is_skipped_where_g_infers(monkeypatch) -> None:
+    g = Generator(n_res_blocks=1, channels=8, noise_channels=3, codec="jpeg", codec_gate=True)
+    x, noise = torch.rand(1, 3, 16, 16), torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        g.codec.gate_logit.fill_(-2.0)
+        g.codec.snap_gate()
+        want = g(x, noise, codec_offset=None).clamp(0, 1)
+    import dsgan.models.codec as codec_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the round trip of a codec snapped off ran")
+
+    monkeypatch.setattr(codec_module, "jpeg_round_trip", refuse)
+    with torch.no_grad():
+        assert torch.equal(g(x, noise).clamp(0, 1), want)  # the codec would add about 1e-13
+        degraded = apply_generator(g, x, 0, 0)
+        codec, g.codec = g.codec, None
+        assert torch.equal(degraded, apply_generator(g, x, 0, 0))
+    g.codec = codec
 
 
 def test_trainer_snaps_the_gate_and_keeps_it_through_resume(tiny_dsgan) -> None:
@@ -279,3 +302,40 @@ def test_trainer_snaps_the_gate_and_keeps_it_through_resume(tiny_dsgan) -> None:
     t2 = type(t)(t.cfg.model_copy(update={"iterations": 6}), resume=True)
     t2.train()  # Adam has momentum for the gate: without the snap it would still move
     assert torch.equal(t2.g.codec.gate_logit.detach(), logit)
+
+
+def test_a_gate_snapped_off_stops_the_codec_and_its_slope_in_training(
+    tiny_dsgan, monkeypatch
+) -> None:
+    """Snapped off, the codec changes G's output by about 1e-13: the trainer skips its round
+    trip and the quality's finite difference (1.5x the step time on the CPU) from that step on;
+    the quality then stays where it was."""
+    import dsgan.models.codec as codec_module
+    import dsgan.training.dsgan_trainer as trainer_module
+
+    over = {
+        "model.output": "residual",
+        "model.noise_channels": 3,
+        "model.codec": "jpeg",
+        "model.codec_gate": True,
+        "optim.gate_snap": 0.5,
+        "iterations": 4,
+        "log_every": 1,
+    }
+    t = tiny_dsgan(over)
+    with torch.no_grad():
+        t.g.codec.gate_logit.fill_(-3.0)  # gate 0.05: snapped off at step 2 of 4
+    coded, slopes = [], []
+    round_trip, slope = codec_module.jpeg_round_trip, trainer_module.quality_slope
+    monkeypatch.setattr(
+        codec_module, "jpeg_round_trip", lambda *a, **k: coded.append(t.step) or round_trip(*a, **k)
+    )
+    monkeypatch.setattr(
+        trainer_module, "quality_slope", lambda *a, **k: slopes.append(t.step) or slope(*a, **k)
+    )
+    t.train()
+    assert sorted(set(coded)) == [0, 1] and sorted(set(slopes)) == [0, 1]  # not from step 2 on
+    rows = [json.loads(line) for line in (t.run.root / "metrics.jsonl").read_text().splitlines()]
+    quality = [r["codec/quality"] for r in rows if "codec/quality" in r]
+    assert len(quality) == 4 and quality[2] == quality[3]  # no slope, no step
+    assert t.g.codec.is_off()

@@ -166,7 +166,8 @@ class OptimConfig(StrictModel):
         lt=1,
         description="fraction of iterations after which the learned codec gate "
         "(model.codec_gate) is made hard, fully on if it is at least 0.5 and off otherwise, and "
-        "no longer trained, so the rest of the run adapts to a real codec; 0 = never (a blend)",
+        "no longer trained, so the rest of the run adapts to a real codec (a codec snapped off is "
+        "skipped, in training and inference); 0 = never (a blend)",
     )
 
 

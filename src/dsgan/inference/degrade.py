@@ -86,7 +86,8 @@ def apply_generator(
         return g(t[:, :3], noise, t[:, 3 : 3 + n_phase] if n_phase else None, codec_offset=None)
 
     out = tiled_apply(fn, x, tile, overlap=g.receptive_radius + 2)
-    if g.codec is not None:  # once for the whole image: its block grid starts at the top left
+    # once for the whole image: its block grid starts at the top left (skipped when snapped off)
+    if g.codec is not None and not g.codec.is_off():
         out = g.codec(out)
     return out.clamp(0, 1)
 

@@ -76,6 +76,11 @@ class JPEGCodec(nn.Module):
             hard = torch.where(self.gate_logit >= 0, self.SNAPPED_LOGIT, -self.SNAPPED_LOGIT)
             self.gate_logit.copy_(hard)
 
+    def is_off(self) -> bool:
+        """True where the gate was snapped off (:meth:`snap_gate`): the output then equals the
+        input to about 1e-13, so a caller may skip the round trip. One host sync."""
+        return self.gate_logit is not None and bool(self.gate_logit.detach() <= -self.SNAPPED_LOGIT)
+
     @property
     def quality(self) -> torch.Tensor:
         """The current quality, a 0-d tensor in (1, 100)."""

@@ -165,7 +165,7 @@ class Generator(nn.Module):
             out = x + (self.detail(f) if self.detail is not None else f)
         if self.noise_scale is not None:
             out = out + self.noise_scale(h) * noise[:, :3]  # type: ignore[index]
-        if self.codec is not None and codec_offset is not None:
+        if self.codec is not None and codec_offset is not None and not self.codec.is_off():
             out = self.codec(out, codec_offset)
         return out
 

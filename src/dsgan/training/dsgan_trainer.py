@@ -122,6 +122,7 @@ class DSGANTrainer(TrainLoop):
         # diag/stage_freeze: is a stage's step shrunk by an old burst in Adam's second moment?
         self.freeze = FreezeMeter(self.stage_params, self.opt_g) if self.stage_params else None
         self.step = 0
+        self._codec_off: bool | None = None  # a snapped gate's decision (_snap_gate)
         self.faults = FaultCounter()
         self.rollbacks: dict[str, int] = {}  # checkpoint name -> rollbacks to it
         self._start(resume)
@@ -204,6 +205,7 @@ class DSGANTrainer(TrainLoop):
             return False
         at = int(frac * self.cfg.iterations)
         if self.step < at:
+            self._codec_off = None  # decided at the snap (again after a rollback before it)
             return False
         if self.step == at and self.rank == 0:
             log.info(
@@ -214,6 +216,8 @@ class DSGANTrainer(TrainLoop):
         codec.snap_gate()
         if self.ema is not None:
             self.ema.module.codec.snap_gate()
+        if self._codec_off is None:  # once per process (one host sync), after a resume too
+            self._codec_off = codec.is_off()
         return True
 
     @staticmethod
@@ -256,11 +260,14 @@ class DSGANTrainer(TrainLoop):
             p = self.cfg.model.block_period
             offsets = torch.randint(p, (xb.shape[0], 2))
             phase = block_phase(xb.shape[0], *xb.shape[2:], p, offsets, dev)
-        codec = self.g.codec
         snapped = self._snap_gate()
+        # a codec snapped off changes G's output by about 1e-13: skipped, with its finite
+        # difference (the codec costs 1.5x the step time on the CPU, docs/SPEED.md)
+        codec = None if snapped and self._codec_off else self.g.codec
         # the codec runs outside G's (DDP) call, so the finite difference can reuse G's output
         offset = (0, 0)
-        if codec is not None:  # a random grid phase, as real crops have
+        if self.g.codec is not None:  # a random grid phase, as real crops have (drawn even
+            # when the codec is skipped, so the random stream is the same as without the skip)
             oy, ox = torch.randint(MACROBLOCK, (2,)).tolist()
             offset = (oy, ox)
         xd_mean = None
@@ -330,7 +337,7 @@ class DSGANTrainer(TrainLoop):
         if slope is not None and codec is not None:
             codec.quality_logit.grad = torch.where(torch.isfinite(slope), slope, 0.0).reshape(())
         if snapped:  # a hard gate stays as it is (Adam skips a parameter without .grad)
-            codec.gate_logit.grad = None  # type: ignore[union-attr]
+            self.g.codec.gate_logit.grad = None  # type: ignore[union-attr]
         # diagnostics (docs/RESULTS.md, "Camera mixtures": bursts of large gradients would make
         # the stage parameters jump); G's from the norms the finiteness check computed
         if g_norms is not None:
