@@ -256,6 +256,59 @@ def test_codec_cost_times_both_steps(tmp_path: Path) -> None:
     got = json.loads((tmp_path / "codec-cost-cpu.json").read_text())
     assert got["step_s_with_codec"] > 0 and got["step_s_without_codec"] > 0
     assert got["ratio"] == pytest.approx(got["step_s_with_codec"] / got["step_s_without_codec"])
+    assert got["ratio_snapped_off"] == pytest.approx(
+        got["step_s_codec_snapped_off"] / got["step_s_without_codec"]
+    )
+
+
+def _suite_file(path: Path, command: str, rows: dict[str, tuple[float, float, dict]]) -> Path:
+    """A quality result file: corruption -> (bicubic, oracle, {method: PSNR}), 2 test images
+    each at the same PSNR."""
+    corruptions = {}
+    for name, (bic, ora, dsgan) in rows.items():
+        psnr = {"bicubic": bic, "oracle": ora, **dsgan}
+        corruptions[name] = {
+            "methods": {m: {"sr": {"psnr": v, "psnr_per_image": [v, v]}} for m, v in psnr.items()}
+        }
+    path.write_text(json.dumps({"command": command, "corruptions": corruptions}))
+    return path
+
+
+def test_suite_summary_averages_seeds_and_checks_the_target(tmp_path: Path, capsys) -> None:
+    import suite_summary
+
+    seed0 = _suite_file(
+        tmp_path / "a.json",
+        "python benchmarks/quality.py --corruptions suite",
+        {
+            "noise8": (28.0, 29.0, {"dsgan-same-camera": 28.9, "dsgan-unpaired-camera": 28.5}),
+            "clean": (31.0, 31.0, {"dsgan-same-camera": 30.9}),  # loses 0.1 dB
+            "jpeg30": (27.8, 27.65, {"dsgan-same-camera": 27.9}),  # no gap: left out
+        },
+    )
+    seed1 = _suite_file(
+        tmp_path / "b.json",
+        "python benchmarks/quality.py --corruptions noise8 --seed 1",
+        {"noise8": (28.0, 29.0, {"dsgan-same-camera": 28.7})},
+    )
+    out = tmp_path / "res"
+    args = [str(seed0), str(seed1), "--name", "suite", "--results", str(out)]
+    assert suite_summary.main(args) == 0
+    got = json.loads((out / "suite.json").read_text())["modes"]
+    same = {r["corruption"]: r for r in got["same"]["rows"]}
+    assert same["noise8"]["seeds"] == [0, 1]
+    assert same["noise8"]["gap"] == pytest.approx(0.8)  # mean of 90% and 70%
+    assert same["jpeg30"]["gap"] is None and same["clean"]["gap"] is None
+    assert got["same"]["mean_gap"] == pytest.approx(0.8)
+    checks = got["same"]["checks"]
+    assert checks["beats bicubic on every corruption"]
+    assert not checks["mean gap closed >= 85%"] and checks["each gap closed >= 60%"]
+    assert not checks["clean loses <= 0.05 dB"] and not checks["2 DSGAN seeds per row"]
+    assert got["unpaired"]["mean_gap"] == pytest.approx(0.5)
+    assert "NOT met: mean gap closed >= 85%" in (out / "suite.md").read_text()
+    # the same corruption, mode and seed twice: refused, never chosen silently
+    with pytest.raises(SystemExit, match="pass one of them"):
+        suite_summary.main([str(seed0), str(seed0)])
 
 
 def test_codec_slope_fits_and_tabulates(tmp_path: Path, make_images) -> None:
