@@ -122,6 +122,8 @@ def _rank_worker(
     from dsgan.training.dsgan_trainer import DSGANTrainer
 
     join_group(rank, world, port)
+    extra = dict(extra or {})
+    gate_logit = extra.pop("_gate_logit", None)  # set before training (no config key for it)
     try:
         cfg = load_config(
             DSGANConfig,
@@ -139,10 +141,13 @@ def _rank_worker(
                 "model.channels": 8,
                 "model.d_channels": 8,
                 "seed": 11,
-                **(extra or {}),
+                **extra,
             },
         )
         trainer = DSGANTrainer(cfg, rank=rank, world_size=world)
+        if gate_logit is not None:
+            with torch.no_grad():
+                trainer.g.codec.gate_logit.fill_(gate_logit)
         assert isinstance(trainer.d_run, torch.nn.parallel.DistributedDataParallel)
         assert any(isinstance(m, CPUSyncBatchNorm2d) for m in trainer.d.modules())
         trainer.train()
@@ -154,15 +159,19 @@ def _rank_worker(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("codec", ["none", "jpeg", "camera"])
+@pytest.mark.parametrize("codec", ["none", "jpeg", "camera", "snapped-off"])
 def test_ranks_keep_identical_weights(tmp_path, make_images, codec):
     """Also with the JPEG codec, whose quality each rank updates from its own finite difference
     (own batch, own grid offset): the slopes are averaged over ranks, so the quality stays equal.
-    And with the camera stages, whose codec gate is used outside G's DDP-wrapped forward."""
+    And with the camera stages, whose codec gate is used outside G's DDP-wrapped forward; and
+    with that gate snapped off at the second step, where the codec is skipped (DDP still needs
+    a gradient, zero, for the gate)."""
     make_images(tmp_path / "hr", 4, 24)
     out = tmp_path / "run"
     extra = {"model.codec": codec, "model.output": "residual", "optim.codec_lr": 0.05}
-    if codec == "camera":
+    if codec == "snapped-off":
+        extra.update({"optim.gate_snap": 0.5, "_gate_logit": -3.0})
+    if codec in ("camera", "snapped-off"):
         extra.update(
             {
                 "model.codec": "jpeg",
@@ -179,6 +188,8 @@ def test_ranks_keep_identical_weights(tmp_path, make_images, codec):
     if codec != "none":  # and it did move
         q = torch.sigmoid(s0["g.codec.quality_logit"]) * 99 + 1
         assert abs(float(q) - 75.0) > 0.01
+    if codec == "snapped-off":
+        assert float(s0["g.codec.gate_logit"]) == -30.0  # snapped at step 1, then left alone
     if codec == "camera":  # the gate and the stages trained (by autograd, averaged by DDP)
         assert abs(float(s0["g.codec.gate_logit"])) > 1e-4
         assert float(s0["g.blur.sigma_param"]) != pytest.approx(-1.0502, abs=1e-4)

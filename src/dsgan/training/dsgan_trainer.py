@@ -262,8 +262,9 @@ class DSGANTrainer(TrainLoop):
             phase = block_phase(xb.shape[0], *xb.shape[2:], p, offsets, dev)
         snapped = self._snap_gate()
         # a codec snapped off changes G's output by about 1e-13: skipped, with its finite
-        # difference (the codec costs 1.5x the step time on the CPU, docs/SPEED.md)
-        codec = None if snapped and self._codec_off else self.g.codec
+        # difference (the codec costs 1.4-1.5x the step time on the CPU, docs/SPEED.md)
+        skipped = snapped and bool(self._codec_off)
+        codec = None if skipped else self.g.codec
         # the codec runs outside G's (DDP) call, so the finite difference can reuse G's output
         offset = (0, 0)
         if self.g.codec is not None:  # a random grid phase, as real crops have (drawn even
@@ -289,6 +290,9 @@ class DSGANTrainer(TrainLoop):
             else:
                 pre = g(xb, None, phase, codec_offset=None)
                 xd = pre if codec is None else codec(pre, offset)
+        if skipped:  # the gate stays in the graph with a zero gradient: DDP reduces one for
+            # every parameter of G, and a rank without it would leave the others' unreduced
+            xd = xd + 0.0 * self.g.codec.gate_logit.to(xd.dtype)  # type: ignore[union-attr]
         xd32 = xd.float()
         slope = None
         out: dict[str, torch.Tensor] = {}
