@@ -45,13 +45,13 @@ from dsgan.metrics.bootstrap import mean_ci, paired_diff_ci
 from qualitylib import (
     BLIND,
     CORRUPTIONS,
-    MIN_GAP_DB,
     SUITE,
     UNPAIRED_SPLITS,
     VARIANTS,
     Budget,
     _sr_key,
     budget_from_args,
+    gap_closed,
     learned_stages,
     load_folder,
     prepare_data,
@@ -139,8 +139,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         for method, r in res["methods"].items():
             m = r["realism"]
             fid = m.get("fid")
-            # share of the bicubic -> oracle PSNR gap; meaningless unless the oracle clearly wins
-            gap = f"{(r['sr']['psnr'] - lo) / (hi - lo):.0%}" if hi - lo >= MIN_GAP_DB else "n/a"
+            share = gap_closed(r["sr"]["psnr"], lo, hi)
+            gap = "n/a" if share is None else f"{share:.0%}"
             seeds = r["sr"].get("psnr_by_seed")
             spread = f" ({min(seeds):.2f}-{max(seeds):.2f})" if seeds else ""
             vs = r["sr"].get("vs_bicubic")

@@ -33,6 +33,15 @@ from dsgan.workflows.runs import train_or_resume
 
 SCALE = 4
 MIN_GAP_DB = 0.1  # "gap closed" is reported only when oracle pairs beat bicubic ones by this much
+
+
+def gap_closed(psnr: float, bicubic: float, oracle: float) -> float | None:
+    """Share of the bicubic-to-oracle SR PSNR gap (dB) that ``psnr`` closes; None where the
+    oracle does not beat bicubic by ``MIN_GAP_DB`` (the share would be meaningless)."""
+    span = oracle - bicubic
+    return (psnr - bicubic) / span if span >= MIN_GAP_DB else None
+
+
 # The paper's two corruptions, then a suite of camera-like ones (docs/RESULTS.md, "Camera
 # mixtures"): blur before noise (optics, then sensor); shot_peak = photons at white
 # (Poisson-Gaussian noise: std 9 of 255 at mid-grey at 400, 4 at 10% grey), noise_sigma its read

@@ -33,7 +33,7 @@ from typing import Any
 
 from benchlib import ROOT, git_commit
 from dsgan.metrics.bootstrap import paired_diff_ci
-from qualitylib import MIN_GAP_DB
+from qualitylib import MIN_GAP_DB, gap_closed
 
 TARGET_MEAN, TARGET_EACH, CLEAN_LOSS_DB, SEEDS = 0.85, 0.60, 0.05, 2
 
@@ -53,10 +53,8 @@ class Row:
 
     @property
     def gap(self) -> float | None:
-        """Share of the bicubic-to-oracle gap closed, None where the oracle does not beat
-        bicubic by ``MIN_GAP_DB``."""
-        span = self.oracle - self.bicubic
-        return (self.dsgan - self.bicubic) / span if span >= MIN_GAP_DB else None
+        """Share of the bicubic-to-oracle gap closed (:func:`qualitylib.gap_closed`)."""
+        return gap_closed(self.dsgan, self.bicubic, self.oracle)
 
 
 def command_seed(command: str) -> int:
