@@ -381,24 +381,15 @@ def bench_degrade(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def write_markdown(summary: dict[str, Any], path: Path) -> None:
     t, dg, m = summary["train"], summary["degrade"], summary["machine"]
-    mem = ", ".join(f"{k} {v:.0f} MB" for k, v in t["peak_memory_mb"].items())
     block = f"""## {m["device_name"]} ({summary["device"]})
 
 - command: `{summary["command"]}`
 - commit {summary["commit"]}, {summary["date"]}; {m["platform"]}, {m["cpus"]} CPUs,
   torch {m["torch"]} ({m["torch_threads"]} threads)
-- training (batch {t["batch_size"]}, LR crop {t["crop_lr"]}, amp {t["amp"]}, compile {t["compile"]},
-  {t["rounds"]} interleaved rounds): reference {t["reference_s_per_it"]:.3f} s/it, fast
-  {t["fast_s_per_it"]:.3f} s/it ({t["iterations_per_s"]:.2f} it/s, {t["images_per_s"]:.1f} img/s),
-  fast fp32 {t["fast_fp32_s_per_it"]:.3f} s/it
-- **train_speedup_vs_reference {t["train_speedup_vs_reference"]:.2f}** (median of per-round ratios
-  {t["train_speedup_vs_reference_median_of_rounds"]:.2f}); fp32 only:
-  {t["train_speedup_fp32_vs_reference"]:.2f}
-- conv FLOP/s: achieved {t["achieved_conv_flops_per_s"] / 1e9:.1f} GFLOP/s, the same convolutions
-  alone {t["convs_alone_flops_per_s"] / 1e9:.1f} GFLOP/s (convs are
-  {100 * t["conv_fraction_of_step"]:.0f}% of the step time)
-- peak memory ({t["peak_memory_kind"]}): {mem}; process peak RSS {t["process_peak_rss_mb"]:.0f} MB
-- degrade ({dg["degrade_images"]} images {dg["degrade_size_hr"]}px, sdsr, PNG):
+"""
+    if t:
+        block += _training_lines(t)
+    block += f"""- degrade ({dg["degrade_images"]} images {dg["degrade_size_hr"]}px, sdsr, PNG):
   {dg["degrade_mpix_per_s"]:.2f} MP/s vs forward alone {dg["forward_mpix_per_s"]:.2f} MP/s:
   **degrade_fraction_of_forward {dg["degrade_fraction_of_forward"]:.2f}** (median of
   {dg.get("rounds", 3)} interleaved rounds' ratios {dg.get("degrade_fraction_median_of_rounds", 0):.2f})
@@ -410,6 +401,22 @@ def write_markdown(summary: dict[str, Any], path: Path) -> None:
     kept = [s for s in sections[1:] if f"({summary['device']})" not in s.splitlines()[0]]
     text = sections[0].rstrip() + "\n\n" + "".join("## " + s.rstrip() + "\n\n" for s in kept)
     path.write_text(text + block)
+
+
+def _training_lines(t: dict[str, Any]) -> str:
+    mem = ", ".join(f"{k} {v:.0f} MB" for k, v in t["peak_memory_mb"].items())
+    return f"""- training (batch {t["batch_size"]}, LR crop {t["crop_lr"]}, amp {t["amp"]}, compile {t["compile"]},
+  {t["rounds"]} interleaved rounds): reference {t["reference_s_per_it"]:.3f} s/it, fast
+  {t["fast_s_per_it"]:.3f} s/it ({t["iterations_per_s"]:.2f} it/s, {t["images_per_s"]:.1f} img/s),
+  fast fp32 {t["fast_fp32_s_per_it"]:.3f} s/it
+- **train_speedup_vs_reference {t["train_speedup_vs_reference"]:.2f}** (median of per-round ratios
+  {t["train_speedup_vs_reference_median_of_rounds"]:.2f}); fp32 only:
+  {t["train_speedup_fp32_vs_reference"]:.2f}
+- conv FLOP/s: achieved {t["achieved_conv_flops_per_s"] / 1e9:.1f} GFLOP/s, the same convolutions
+  alone {t["convs_alone_flops_per_s"] / 1e9:.1f} GFLOP/s (convs are
+  {100 * t["conv_fraction_of_step"]:.0f}% of the step time)
+- peak memory ({t["peak_memory_kind"]}): {mem}; process peak RSS {t["process_peak_rss_mb"]:.0f} MB
+"""
 
 
 def main() -> int:
@@ -428,6 +435,7 @@ def main() -> int:
     p.add_argument("--degrade-size", type=int)
     p.add_argument("--workers", type=int, default=2, help="degrade decoding workers")
     p.add_argument("--skip-degrade", action="store_true")
+    p.add_argument("--skip-training", action="store_true")
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
     q = args.quick
@@ -444,12 +452,12 @@ def main() -> int:
     command = "PYTHONPATH=src python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
     work = Path(tempfile.mkdtemp(prefix="dsgan-speed-"))
     try:
-        train = bench_training(args, work)
+        train = {} if args.skip_training else bench_training(args, work)
         degrade = {} if args.skip_degrade else bench_degrade(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = {
-        "train_speedup_vs_reference": round(train["train_speedup_vs_reference"], 3),
+        "train_speedup_vs_reference": round(train.get("train_speedup_vs_reference", 0.0), 3),
         "degrade_fraction_of_forward": round(degrade.get("degrade_fraction_of_forward", 0.0), 3),
         "device": str(args.device),
         "command": command,

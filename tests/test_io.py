@@ -277,9 +277,18 @@ def test_save_unknown_extension(tmp_path: Path):
         save_image(rgb_array(2, 2), tmp_path / "x.unknownext")
 
 
-def test_tensor_to_uint8_rejects_wrong_shape():
+@pytest.mark.parametrize("shape", [(3, 4), (4, 4, 4), (2, 4, 4, 4), (1, 1, 3, 4, 4)])
+def test_tensor_to_uint8_rejects_wrong_shape(shape):
     with pytest.raises(ValueError):
-        tensor_to_uint8(torch.rand(1, 3, 4, 4))
+        tensor_to_uint8(torch.rand(shape))
+
+
+def test_tensor_to_uint8_batch_equals_one_at_a_time():
+    x = torch.rand(3, 3, 5, 7) * 1.2 - 0.1  # out of range values are clamped
+    batch = tensor_to_uint8(x.contiguous(memory_format=torch.channels_last))
+    assert batch.shape == (3, 5, 7, 3) and batch.dtype == np.uint8
+    for i in range(3):
+        np.testing.assert_array_equal(batch[i], tensor_to_uint8(x[i]))
 
 
 # --- discovery ----------------------------------------------------------------------------------

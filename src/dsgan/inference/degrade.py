@@ -6,8 +6,9 @@ Layouts (SPEC.md, the authors' ``create_dataset``):
 * ``sdsr``: OUT/HR/<name>.png = HR (cropped to a multiple of the scale), OUT/LR/<name>.png = G(bicubic(HR))
 * ``tdsr``: HR' = bicubic(HR, 1/cleanup), OUT/HR = HR', OUT/LR = G(bicubic(HR'))
 
-The folder is run by :func:`dsgan.inference.folders.run_folder`: decoding (and, on CPU, the
-bicubic downscale) in loader worker processes, PNG encoding in writer threads, overlapping the
+The folder is run by :func:`dsgan.inference.folders.run_folder`: decoding and the bicubic
+downscale in loader worker processes (with ``workers`` 0 on a GPU, the downscale runs there), G on
+the device with its output made 8-bit there, PNG encoding in writer threads, overlapping the
 model's compute; under ``torchrun`` each rank takes every ``world_size``-th file. An HR output that
 would equal its input file (an 8-bit RGB PNG already a multiple of the scale) is copied, not
 re-encoded. With ``generator=None`` the LR images are plain bicubic (the baseline pairs).
@@ -105,10 +106,14 @@ def targets(out: Path, layout: Layout, name: str) -> dict[str, Path]:
 
 @dataclass(frozen=True)
 class _Decoder:
-    """Decode one HR file (in a loader worker): (HR (3, H, W) cropped to the scale, (bicubic LR
-    (1, 3, h, w) if ``resize`` else None, ``copy``)). ``copy``: the HR output equals the input
-    file's pixels (sdsr layout, no crop, a plain 8-bit RGB PNG), so the file is copied instead of
-    re-encoded (PNG encoding of the HR image is most of a CPU degrade's cost)."""
+    """Decode one HR file (in a loader worker) into (x, (hr_u8, resized)).
+
+    ``x``: the bicubic LR (3, h, w) if ``resize``, else the HR (3, H, W) cropped to the scale for
+    the device to downscale; in [0, 1]. ``hr_u8``: the HR output's pixels, an (H, W, 3) uint8
+    tensor (the loader would turn an array into one), or None
+    where it needs none: layout ``lr``, or the HR output equals the input file's pixels (sdsr, no
+    crop, a plain 8-bit RGB PNG), which is then copied instead of re-encoded (PNG encoding of the
+    HR image is most of a CPU degrade's cost)."""
 
     opts: DegradeOptions
     resize: bool
@@ -116,8 +121,11 @@ class _Decoder:
     def __call__(self, path: Path) -> tuple[torch.Tensor, tuple[torch.Tensor | None, bool]]:
         img, verbatim = load_image_verbatim(path)
         hr = _crop_hr(img, path, self.opts)
-        lr = imresize(hr.unsqueeze(0), 1.0 / self.opts.scale) if self.resize else None
-        return hr, (lr, verbatim and self.opts.layout == "sdsr" and hr.shape == img.shape)
+        copy = verbatim and self.opts.layout == "sdsr" and hr.shape == img.shape
+        hr_u8 = None if copy or self.opts.layout == "lr" else torch.from_numpy(tensor_to_uint8(hr))
+        if self.resize:
+            return imresize(hr.unsqueeze(0), 1.0 / self.opts.scale)[0], (hr_u8, True)
+        return hr, (hr_u8, False)
 
 
 def _crop_hr(img: torch.Tensor, path: Path, opts: DegradeOptions) -> torch.Tensor:
@@ -146,19 +154,23 @@ def degrade_folder(
         g = prepare_generator(g, device)
 
     def process(paths: list[Path], items: list) -> list[tuple[np.ndarray, np.ndarray | Path]]:
-        batch = [(path, hr, lr) for path, (hr, (lr, _)) in zip(paths, items, strict=True)]
-        outs = degrade_batch(g, batch, opts, device)
-        # 8-bit here, so the writer threads only encode (FolderTask.write)
+        batch = [
+            (path, None, x.unsqueeze(0)) if resized else (path, x, None)
+            for path, (x, (_, resized)) in zip(paths, items, strict=True)
+        ]
+        lrs = tensor_to_uint8(_degrade_on_device(g, batch, opts, device))
+        # 8-bit here (converted on the device), so the writer threads only encode
         return [
-            (tensor_to_uint8(lr_out), path if copy else tensor_to_uint8(hr))
-            for lr_out, path, (hr, (_, copy)) in zip(outs, paths, items, strict=True)
+            (lr, path if hr_u8 is None else hr_u8.numpy())
+            for lr, path, (_, (hr_u8, _)) in zip(lrs, paths, items, strict=True)
         ]
 
     task = FolderTask(
         desc="dsgan degrade",
         targets=lambda path: targets(output_dir, opts.layout, path.stem),
-        # on a CPU the bicubic downscale runs in the loader workers too
-        decode=_Decoder(opts, resize=device.type == "cpu"),
+        # the bicubic downscale runs in the loader workers where there are any (the main
+        # process then receives only the LR), on the device otherwise
+        decode=_Decoder(opts, resize=_downscale_in_workers(device, opts.workers)),
         process=process,
         write=lambda where, path, result, extra: _write_outputs(where, *result),
     )
@@ -169,6 +181,11 @@ def degrade_folder(
         batch_size=opts.batch_size,
     )
     return run_folder(task, input_dir, output_dir, folder_opts, rank, world_size)
+
+
+def _downscale_in_workers(device: torch.device, workers: int) -> bool:
+    """Bicubic downscale in the decoding step (True), or on ``device`` in the main process."""
+    return device.type == "cpu" or workers > 0
 
 
 def _write_outputs(where: dict[str, Path], lr: np.ndarray, hr: np.ndarray | Path) -> None:
@@ -192,18 +209,31 @@ def _write_outputs(where: dict[str, Path], lr: np.ndarray, hr: np.ndarray | Path
 
 def degrade_batch(
     g: Generator | None,
-    batch: list[tuple[Path, torch.Tensor, torch.Tensor | None]],
+    batch: list[tuple[Path, torch.Tensor | None, torch.Tensor | None]],
     opts: DegradeOptions,
     device: torch.device,
 ) -> list[torch.Tensor]:
     """G on a batch of same-size HR images: (3, h, w) LR outputs in [0, 1], on the CPU.
 
-    ``batch``: (path, HR (3, H, W) in [0, 1], its bicubic LR (1, 3, h, w) or None to downscale
-    here); the path seeds G's noise (:func:`dsgan.io.outputs.file_seed`)."""
-    lrs = [
-        lr if lr is not None else imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)
-        for _, hr, lr in batch
-    ]
+    ``batch``: (path, HR (3, H, W) in [0, 1] or None, its bicubic LR (1, 3, h, w) or None to
+    downscale the HR here); the path seeds G's noise (:func:`dsgan.io.outputs.file_seed`)."""
+    return list(_degrade_on_device(g, batch, opts, device).float().cpu().unbind(0))
+
+
+def _degrade_on_device(
+    g: Generator | None,
+    batch: list[tuple[Path, torch.Tensor | None, torch.Tensor | None]],
+    opts: DegradeOptions,
+    device: torch.device,
+) -> torch.Tensor:
+    """:func:`degrade_batch`'s outputs as one (N, 3, h, w) tensor on ``device``."""
+    lrs = []
+    for path, hr, lr in batch:
+        if lr is None:
+            if hr is None:
+                raise ValueError(f"{path}: neither an HR image nor its LR given")
+            lr = imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)
+        lrs.append(lr)
     seeds = [file_seed(opts.seed, p) for p, *_ in batch]
     x = torch.cat([t.to(device) for t in lrs]).contiguous(memory_format=torch.channels_last)
     try:
@@ -215,4 +245,4 @@ def degrade_batch(
             "pass --tile 256 (or smaller) to process them in tiles, a smaller --batch-size, or "
             "use --device cpu"
         ) from exc
-    return list(out.float().cpu().unbind(0))
+    return out

@@ -90,7 +90,7 @@ def upscale_folder(
         out = upscale_batch(
             model, batch, opts.tile, opts.overlap, opts.amp, opts.channels_last, opts.tile_batch
         )
-        return [tensor_to_uint8(img) for img in out.unbind(0)]  # 8-bit here: writers only encode
+        return list(tensor_to_uint8(out))  # 8-bit here: writers only encode
 
     task = FolderTask(
         desc="dsgan upscale",

@@ -204,11 +204,12 @@ def _png_is_rgb8(path: Path) -> bool:
 
 
 def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, rounded, clamped."""
-    if image.ndim != 3 or image.shape[0] != 3:
-        raise ValueError(f"expected a (3, H, W) tensor, got {tuple(image.shape)}")
-    arr = image.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
-    return arr.transpose(1, 2, 0)
+    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, rounded, clamped; a batch (N, 3, H, W) ->
+    (N, H, W, 3). Converted on the tensor's device, so only 8-bit pixels cross to the host."""
+    if image.ndim not in (3, 4) or image.shape[-3] != 3:
+        raise ValueError(f"expected a (3, H, W) or (N, 3, H, W) tensor, got {tuple(image.shape)}")
+    arr = image.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
+    return arr.movedim(-3, -1).cpu().numpy()
 
 
 def save_image(image: torch.Tensor | np.ndarray, path: str | Path, quality: int = 95) -> None:
