@@ -317,7 +317,7 @@ def bench_degrade(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     src = work / "degrade_in"
     write_images(src, args.degrade_images, args.degrade_size, seed=2)
     g = Generator().to(dev).eval()
-    opts = DegradeOptions(scale=4, layout="sdsr", workers=args.workers)
+    opts = DegradeOptions(scale=4, layout="sdsr", workers=args.workers, writers=args.writers)
     # forward alone, on the same images already decoded and resized
     from dsgan.io.images import list_images, load_image
 
@@ -365,6 +365,7 @@ def bench_degrade(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "degrade_size_hr": args.degrade_size,
         "layout": "sdsr",
         "degrade_workers": args.workers,
+        "degrade_writers": args.writers or max(2, args.workers),
         "degrade_mpix_per_s": mpix / t_end,
         "forward_mpix_per_s": mpix / t_fwd,
         "degrade_fraction_of_forward": t_fwd / t_end,
@@ -434,6 +435,7 @@ def main() -> int:
     p.add_argument("--degrade-images", type=int)
     p.add_argument("--degrade-size", type=int)
     p.add_argument("--workers", type=int, default=2, help="degrade decoding workers")
+    p.add_argument("--writers", type=int, default=0, help="degrade encoding threads (0: auto)")
     p.add_argument("--skip-degrade", action="store_true")
     p.add_argument("--skip-training", action="store_true")
     p.add_argument("--results", type=Path, default=RESULTS)

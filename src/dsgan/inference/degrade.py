@@ -49,6 +49,7 @@ class DegradeOptions:
     workers: int = 2
     on_error: Literal["skip", "stop"] = "skip"
     batch_size: int = 1
+    writers: int = 0  # PNG-encoding threads (0: max(2, workers))
 
 
 def apply_generator(
@@ -179,6 +180,7 @@ def degrade_folder(
         on_error=opts.on_error,
         workers=opts.workers,
         batch_size=opts.batch_size,
+        writers=opts.writers,
     )
     return run_folder(task, input_dir, output_dir, folder_opts, rank, world_size)
 

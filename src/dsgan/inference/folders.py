@@ -45,6 +45,7 @@ class FolderOptions:
     on_error: Literal["skip", "stop"] = "skip"
     workers: int = 0  # decoding processes (0: decode in this process)
     batch_size: int = 1  # images of one shape processed together
+    writers: int = 0  # encoding threads (0: max(2, workers))
 
 
 # one decoded image: (an image tensor (C, H, W) whose shape decides the batching, anything else)
@@ -134,7 +135,7 @@ def run_folder(
         num_workers=workers,
         prefetch_factor=4 if workers else None,
     )
-    writers = max(2, opts.workers)
+    writers = opts.writers or max(2, opts.workers)
     pending: deque[Future] = deque()
     batch: list[tuple[Path, Item]] = []
 
