@@ -241,6 +241,28 @@ def test_save_round_trip_exact_for_uint8_values(tmp_path: Path, ext):
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp files left
 
 
+def test_png_compression_level_is_applied_and_lossless(tmp_path: Path):
+    import io as _io
+
+    from PIL import Image
+
+    from dsgan.io.images import PNG_COMPRESS_LEVEL
+
+    ramp = np.add.outer(np.arange(48), np.arange(48)) * 2  # compressible, like a photo
+    arr = np.clip(ramp[..., None] + rgb_array(48, 48, seed=4) // 32, 0, 255).astype(np.uint8)
+    sizes = {}
+    for level in (0, PNG_COMPRESS_LEVEL, 9):
+        path = tmp_path / f"l{level}.png"
+        save_image(arr, path, png_level=level)
+        np.testing.assert_array_equal(as_uint8(load_image(path)), arr)
+        sizes[level] = path.stat().st_size
+    assert sizes[0] > sizes[PNG_COMPRESS_LEVEL] >= sizes[9]
+    save_image(arr, tmp_path / "default.png")
+    ref = _io.BytesIO()
+    Image.fromarray(arr).save(ref, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    assert (tmp_path / "default.png").read_bytes() == ref.getvalue()
+
+
 def test_save_is_atomic_on_failure(tmp_path: Path, monkeypatch):
     path = tmp_path / "keep.png"
     original = rgb_array(4, 4, seed=1)
