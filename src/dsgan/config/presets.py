@@ -18,8 +18,8 @@ DEFAULT_PRESET = "camera"
 
 #: one line per preset, for ``--help`` and error messages
 DESCRIPTIONS = {
-    "camera": "default: blur, sensor noise and a JPEG stage that can switch itself off, "
-    "around DSGAN's residual network (real LR of unknown degradation)",
+    "camera": "default: learned sensor noise, DSGAN's residual network (which also makes the "
+    "blur) and a JPEG stage that can switch itself off (real LR of unknown degradation)",
     "noise": "DSGAN's residual network with noise input (sensor noise without JPEG)",
     "jpeg": "`noise` plus an always-on JPEG stage of learned quality (JPEG-compressed LR only)",
     "paper": "the paper's networks and losses (Fritsche et al. 2019), exactly",
