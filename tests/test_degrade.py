@@ -172,28 +172,33 @@ def test_sdsr_copies_plain_png_hr_files_and_re_encodes_the_rest(tmp_path: Path, 
 def test_downscale_on_the_device_or_in_the_workers_writes_the_same_files(
     tmp_path: Path, make_images, monkeypatch, layout
 ):
-    """On a GPU without loader workers the HR goes to the device and is downscaled there; with
-    workers (or on a CPU) the workers downscale and send only the LR (and the HR pixels where
-    the HR output is re-encoded). Both give the same files (here both on the CPU)."""
+    """On a GPU the workers send the HR (uint8 from 8-bit files) and the device downscales it;
+    on a CPU the workers downscale and send only the LR (and the HR pixels where the HR output
+    is re-encoded). Both give the same files (here both on the CPU), 16-bit inputs included."""
+    import numpy as np
+    from PIL import Image
+
     import dsgan.inference.degrade as degrade
 
     torch.manual_seed(0)
     g = Generator(1, 8, "residual", 1)
     torch.nn.init.normal_(g.block_output.weight, std=0.05)
     make_images(tmp_path / "hr", 3, [32, (36, 32), 24])  # one cropped: its HR is re-encoded
+    grey16 = (np.add.outer(np.arange(28), np.arange(32)) * 70 + 7).astype(np.uint16)
+    Image.fromarray(grey16).save(tmp_path / "hr" / "wide.png")  # 16-bit: float all the way
     outs = {}
     for name, workers, in_workers in (("device", 0, False), ("main", 0, True), ("pool", 2, True)):
         monkeypatch.setattr(degrade, "_downscale_in_workers", lambda *_, w=in_workers: w)
         opts = DegradeOptions(scale=4, layout=layout, workers=workers)
         assert degrade_folder(g, tmp_path / "hr", tmp_path / name, opts, torch.device("cpu")) == {
-            "written": 3,
+            "written": 4,
             "existing": 0,
             "failed": 0,
         }
         outs[name] = {
             p.relative_to(tmp_path / name): p.read_bytes() for p in (tmp_path / name).rglob("*.png")
         }
-    assert len(outs["device"]) == 6
+    assert len(outs["device"]) == 8
     assert outs["main"] == outs["device"] and outs["pool"] == outs["device"]
 
 

@@ -6,10 +6,10 @@ Layouts (SPEC.md, the authors' ``create_dataset``):
 * ``sdsr``: OUT/HR/<name>.png = HR (cropped to a multiple of the scale), OUT/LR/<name>.png = G(bicubic(HR))
 * ``tdsr``: HR' = bicubic(HR, 1/cleanup), OUT/HR = HR', OUT/LR = G(bicubic(HR'))
 
-The folder is run by :func:`dsgan.inference.folders.run_folder`: decoding and the bicubic
-downscale in loader worker processes (with ``workers`` 0 on a GPU, the downscale runs there), G on
-the device with its output made 8-bit there, PNG encoding in writer threads, overlapping the
-model's compute; under ``torchrun`` each rank takes every ``world_size``-th file. An HR output that
+The folder is run by :func:`dsgan.inference.folders.run_folder`: decoding in loader worker
+processes (on a CPU the bicubic downscale too; a GPU receives 8-bit HR images and downscales
+them itself), G on the device with its output made 8-bit there, PNG encoding in writer threads,
+overlapping the model's compute; under ``torchrun`` each rank takes every ``world_size``-th file. An HR output that
 would equal its input file (an 8-bit RGB PNG already a multiple of the scale) is copied, not
 re-encoded. With ``generator=None`` the LR images are plain bicubic (the baseline pairs).
 """
@@ -109,21 +109,30 @@ def targets(out: Path, layout: Layout, name: str) -> dict[str, Path]:
 class _Decoder:
     """Decode one HR file (in a loader worker) into (x, (hr_u8, resized)).
 
-    ``x``: the bicubic LR (3, h, w) if ``resize``, else the HR (3, H, W) cropped to the scale for
-    the device to downscale; in [0, 1]. ``hr_u8``: the HR output's pixels, an (H, W, 3) uint8
-    tensor (the loader would turn an array into one), or None
-    where it needs none: layout ``lr``, or the HR output equals the input file's pixels (sdsr, no
-    crop, a plain 8-bit RGB PNG), which is then copied instead of re-encoded (PNG encoding of the
-    HR image is most of a CPU degrade's cost)."""
+    ``x``: the bicubic LR (3, h, w) in [0, 1] if ``resize`` (on a CPU, where the workers are the
+    parallel part), else the HR (3, H, W) cropped to the scale, for the device to downscale:
+    uint8 for 8-bit files (a quarter of float32's bytes to move), float32 in [0, 1] for 16-bit
+    ones. ``hr_u8``: the HR output's pixels, an (H, W, 3) uint8 tensor (the loader would turn
+    an array into one), or None where it needs none: layout ``lr``, or the HR output equals the
+    input file's pixels (sdsr, no crop, a plain 8-bit RGB PNG), which is then copied instead of
+    re-encoded (PNG encoding of the HR image is most of a CPU degrade's cost)."""
 
     opts: DegradeOptions
     resize: bool
 
     def __call__(self, path: Path) -> tuple[torch.Tensor, tuple[torch.Tensor | None, bool]]:
-        img, verbatim = load_image_verbatim(path)
+        # tdsr downscales the HR here first: float
+        compact = not self.resize and self.opts.layout != "tdsr"
+        img, verbatim = load_image_verbatim(path, compact=compact)
         hr = _crop_hr(img, path, self.opts)
         copy = verbatim and self.opts.layout == "sdsr" and hr.shape == img.shape
-        hr_u8 = None if copy or self.opts.layout == "lr" else torch.from_numpy(tensor_to_uint8(hr))
+        hr_u8 = None
+        if not copy and self.opts.layout != "lr":
+            hr_u8 = (
+                hr.permute(1, 2, 0)
+                if hr.dtype == torch.uint8
+                else torch.from_numpy(tensor_to_uint8(hr))
+            )
         if self.resize:
             return imresize(hr.unsqueeze(0), 1.0 / self.opts.scale)[0], (hr_u8, True)
         return hr, (hr_u8, False)
@@ -169,9 +178,7 @@ def degrade_folder(
     task = FolderTask(
         desc="dsgan degrade",
         targets=lambda path: targets(output_dir, opts.layout, path.stem),
-        # the bicubic downscale runs in the loader workers where there are any (the main
-        # process then receives only the LR), on the device otherwise
-        decode=_Decoder(opts, resize=_downscale_in_workers(device, opts.workers)),
+        decode=_Decoder(opts, resize=_downscale_in_workers(device)),
         process=process,
         write=lambda where, path, result, extra: _write_outputs(where, *result),
     )
@@ -185,9 +192,11 @@ def degrade_folder(
     return run_folder(task, input_dir, output_dir, folder_opts, rank, world_size)
 
 
-def _downscale_in_workers(device: torch.device, workers: int) -> bool:
-    """Bicubic downscale in the decoding step (True), or on ``device`` in the main process."""
-    return device.type == "cpu" or workers > 0
+def _downscale_in_workers(device: torch.device) -> bool:
+    """Bicubic downscale in the decoding step (True: on a CPU, where the loader workers are the
+    parallel part), or on ``device`` in the main process (a GPU downscales far faster than a
+    worker: 100 ms for a 2K image on one CPU thread, more than its decoding)."""
+    return device.type == "cpu"
 
 
 def _write_outputs(where: dict[str, Path], lr: np.ndarray, hr: np.ndarray | Path) -> None:
@@ -217,8 +226,9 @@ def degrade_batch(
 ) -> list[torch.Tensor]:
     """G on a batch of same-size HR images: (3, h, w) LR outputs in [0, 1], on the CPU.
 
-    ``batch``: (path, HR (3, H, W) in [0, 1] or None, its bicubic LR (1, 3, h, w) or None to
-    downscale the HR here); the path seeds G's noise (:func:`dsgan.io.outputs.file_seed`)."""
+    ``batch``: (path, HR (3, H, W) float32 in [0, 1] or uint8, or None; its bicubic LR
+    (1, 3, h, w) or None to downscale the HR here); the path seeds G's noise
+    (:func:`dsgan.io.outputs.file_seed`)."""
     return list(_degrade_on_device(g, batch, opts, device).float().cpu().unbind(0))
 
 
@@ -234,7 +244,10 @@ def _degrade_on_device(
         if lr is None:
             if hr is None:
                 raise ValueError(f"{path}: neither an HR image nor its LR given")
-            lr = imresize(hr.to(device).unsqueeze(0), 1.0 / opts.scale)
+            hr = hr.to(device)
+            if hr.dtype == torch.uint8:  # as the float decode: the same float32 values
+                hr = hr.float().div_(255)
+            lr = imresize(hr.unsqueeze(0), 1.0 / opts.scale)
         lrs.append(lr)
     seeds = [file_seed(opts.seed, p) for p, *_ in batch]
     x = torch.cat([t.to(device) for t in lrs]).contiguous(memory_format=torch.channels_last)
