@@ -10,20 +10,23 @@ Two stages, each built as the CLI builds it (config, trainer, run directory):
 * ``sr``: ``dsgan sr-train``'s ESRGAN-FS: RRDBNet 64/23/32 x4 and the VGG-style D, batch 16, HR
   patches of 128, the GAN phase (L1 of low-passes + VGG19 conv5_4 + RaGAN on high-passes) and
   the EMA of G (0.999). The loss's VGG19 gets random weights from a file this script writes
-  (torchvision's key layout): the same compute as ImageNet weights, which an offline machine lacks.
+  (torchvision's key layout; the unused classifier as zero-stride tensors, so the file is small):
+  the same compute as ImageNet weights, which an offline machine lacks.
 
-Each stage runs in each mode (``eager``, ``compile``): warm-up steps (the first one compiles: its
-time is reported as ``warmup_s``), then timed steps, each followed by a device sync, of what the
-training loop does per step: the batch's transfer and preparation, ``train_step``, the
-schedulers and the EMA update. Data loading is not timed: one batch from the trainer's own
-loader is reused (the loader runs in worker processes beside the step; docs/SPEED.md measures
-it). Peak memory is ``torch.cuda.max_memory_allocated`` over warm-up and timed steps (on a CPU,
-the growth of the process's peak RSS, an upper bound that later modes inherit).
+Each stage runs in each mode (``eager``, ``compile``): warm-up steps (the first one compiles, and
+on CUDA cuDNN times its algorithms, as in training: ``warmup_s`` is their total), then timed
+steps, each followed by a device sync, of what the training loop does per step: the batch's
+transfer and preparation, ``train_step``, the schedulers and the EMA update. Data loading is not
+timed: one batch from the trainer's own loader is reused (the loader runs in worker processes
+beside the step; docs/SPEED.md measures it). Peak memory on CUDA is
+``torch.cuda.max_memory_allocated`` over the warm-up (autotuning workspaces included) and over
+the timed steps alone; on a CPU, the growth of the process's high-water mark RSS during the row
+(0 where an earlier row went higher).
 
 The projected wall time is the median step time times the paper's schedule: DSGAN 300 epochs
-over DF2K (3,450 images, one crop each: 64,687 iterations at batch 16; the seed document says
-80,000), ESRGAN-FS 60,000 iterations (the paper's 51,000-60,000), data loading and validation
-not included.
+over DF2K (3,450 images, one crop each, the last batch kept: 216 iterations per epoch at batch
+16, 64,800 in all; the seed document says 80,000), ESRGAN-FS 60,000 iterations (the paper's
+51,000-60,000); data loading, validation, samples and checkpoints not included.
 
 Writes ``paper-scale-<device>.json`` and ``.md`` under ``--results``, after every measured
 stage and mode, so a run stopped by a time limit keeps what it measured.
@@ -57,7 +60,7 @@ from speed import peak_memory_mb, reset_peak, sync, write_images
 
 #: iterations of the paper's schedules at batch 16 (module docstring)
 SCHEDULES = {
-    "dsgan": {"authors, 300 epochs of DF2K": 300 * 3450 // 16, "seed document": 80_000},
+    "dsgan": {"authors, 300 epochs of DF2K": 300 * -(-3450 // 16), "seed document": 80_000},
     "sr": {"ESRGAN-FS, upper end": 60_000},
 }
 
@@ -98,7 +101,15 @@ def build_sr(work: Path, size: dict[str, Any], device: str, compile_: bool) -> S
         side = size["crop"] + 64
         write_images(pairs / "HR", 4, side, seed=2)
         write_images(pairs / "LR", 4, side // 4, seed=3)
-        torch.save(torchvision.models.vgg19(weights=None).state_dict(), vgg)
+        with torch.device("meta"):
+            shapes = {k: v.shape for k, v in torchvision.models.vgg19().state_dict().items()}
+        torch.save(
+            {
+                k: torch.randn(s) * 0.05 if k.startswith("features.") else torch.zeros(1).expand(s)
+                for k, s in shapes.items()
+            },
+            vgg,
+        )
     overrides: dict[str, Any] = {
         "data.pairs": str(pairs),
         "data.patch": size["crop"],
@@ -144,6 +155,8 @@ def measure(
         loop_step(trainer, batch)
     sync(dev)
     warmup_s = time.perf_counter() - t
+    warmup_peak = peak_memory_mb(dev) - (0.0 if dev.type == "cuda" else before)
+    reset_peak(dev)
     times = []
     for _ in range(steps):
         t = time.perf_counter()
@@ -166,6 +179,7 @@ def measure(
         "iterations_per_s": 1 / s_it,
         "images_per_s": size["batch"] / s_it,
         "peak_memory_mb": peak,
+        "warmup_peak_memory_mb": warmup_peak,
         "projected_hours": {k: n * s_it / 3600 for k, n in SCHEDULES[stage].items()},
     }
     return row
@@ -188,7 +202,7 @@ def markdown(rows: list[dict[str, Any]], device_name: str, peak_kind: str) -> st
         f"validation. Peak memory: {peak_kind}.",
         "",
         "| stage | mode | batch | crop | s/it (min-max) | it/s | img/s | warm-up | peak memory "
-        "| projected schedule |",
+        "(GiB), timed steps / warm-up | projected schedule |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -201,7 +215,8 @@ def markdown(rows: list[dict[str, Any]], device_name: str, peak_kind: str) -> st
             f"| {r['s_per_it']:.4f} ({r['s_per_it_min']:.4f}-{r['s_per_it_max']:.4f}) "
             f"| {r['iterations_per_s']:.2f} | {r['images_per_s']:.1f} "
             f"| {r['warmup_steps']} steps, {r['warmup_s']:.1f} s "
-            f"| {r['peak_memory_mb'] / 1024:.2f} GB | {proj} |"
+            f"| {r['peak_memory_mb'] / 1024:.2f} / {r['warmup_peak_memory_mb'] / 1024:.2f} "
+            f"| {proj} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -218,14 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     steps = args.steps or (2 if args.quick else 20)
     device = resolve_device(args.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
     sizes = paper_sizes(args.quick)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     peak_kind = (
         "torch.cuda.max_memory_allocated"
         if device.type == "cuda"
-        else "growth of the process's peak RSS (an upper bound; later rows inherit it)"
+        else "growth of the process's high-water mark RSS during the row (0 where an earlier "
+        "row went higher)"
     )
     stem = args.results / f"paper-scale-{device.type}{'-quick' if args.quick else ''}"
     rows: list[dict[str, Any]] = []

@@ -471,7 +471,8 @@ def main() -> int:
     }
     print(json.dumps(summary))
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"speed-{args.device.type}.json").write_text(json.dumps(summary, indent=2))
+    stem = f"speed-{args.device.type}" + ("-degrade" if args.skip_training else "")
+    (args.results / f"{stem}.json").write_text(json.dumps(summary, indent=2))
     if degrade:
         write_markdown(summary, args.results / "speed.md")
     return 0

@@ -71,6 +71,8 @@ def test_train_resume_degrade_cli(tmp_path: Path, make_images) -> None:
                 str(out),
                 "--workers",
                 "0",
+                "--writers",
+                "3",
             ]
         )
         == 0
@@ -168,7 +170,7 @@ def test_sdsr_copies_plain_png_hr_files_and_re_encodes_the_rest(tmp_path: Path, 
     assert {p.name: p.read_bytes() for p in hr.iterdir()} == before  # inputs untouched
 
 
-@pytest.mark.parametrize("layout", ["sdsr", "tdsr"])
+@pytest.mark.parametrize("layout", ["sdsr", "tdsr", "lr"])
 def test_downscale_on_the_device_or_in_the_workers_writes_the_same_files(
     tmp_path: Path, make_images, monkeypatch, layout
 ):
@@ -187,7 +189,8 @@ def test_downscale_on_the_device_or_in_the_workers_writes_the_same_files(
     grey16 = (np.add.outer(np.arange(28), np.arange(32)) * 70 + 7).astype(np.uint16)
     Image.fromarray(grey16).save(tmp_path / "hr" / "wide.png")  # 16-bit: float all the way
     outs = {}
-    for name, workers, in_workers in (("device", 0, False), ("main", 0, True), ("pool", 2, True)):
+    runs = (("device", 0, False), ("device-pool", 2, False), ("main", 0, True), ("pool", 2, True))
+    for name, workers, in_workers in runs:
         monkeypatch.setattr(degrade, "_downscale_in_workers", lambda *_, w=in_workers: w)
         opts = DegradeOptions(scale=4, layout=layout, workers=workers)
         assert degrade_folder(g, tmp_path / "hr", tmp_path / name, opts, torch.device("cpu")) == {
@@ -198,8 +201,9 @@ def test_downscale_on_the_device_or_in_the_workers_writes_the_same_files(
         outs[name] = {
             p.relative_to(tmp_path / name): p.read_bytes() for p in (tmp_path / name).rglob("*.png")
         }
-    assert len(outs["device"]) == 8
-    assert outs["main"] == outs["device"] and outs["pool"] == outs["device"]
+    assert len(outs["device"]) == (4 if layout == "lr" else 8)
+    for name in ("device-pool", "main", "pool"):
+        assert outs[name] == outs["device"], name
 
 
 def test_failed_hr_write_removes_its_lr_partner(tmp_path: Path, make_images, monkeypatch):

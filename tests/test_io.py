@@ -263,6 +263,14 @@ def test_png_compression_level_is_applied_and_lossless(tmp_path: Path):
     assert (tmp_path / "default.png").read_bytes() == ref.getvalue()
 
 
+def test_save_refuses_batches_and_bad_png_levels(tmp_path: Path):
+    with pytest.raises(ValueError, match="one image"):
+        save_image(torch.rand(1, 3, 4, 4), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="png_level"):
+        save_image(rgb_array(4, 4), tmp_path / "x.png", png_level=10)
+    assert not list(tmp_path.iterdir())
+
+
 def test_save_is_atomic_on_failure(tmp_path: Path, monkeypatch):
     path = tmp_path / "keep.png"
     original = rgb_array(4, 4, seed=1)

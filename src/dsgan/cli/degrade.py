@@ -34,6 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=seed_type, default=0, help="seed of the generator's noise input")
     p.add_argument("--workers", type=int_at_least(0), default=2, help="decoding worker processes")
+    p.add_argument(
+        "--writers",
+        type=int_at_least(0),
+        default=0,
+        help="PNG-writing threads (0: max(2, workers)); on a GPU the writers can bound the run",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         overwrite=args.overwrite,
         workers=args.workers,
+        writers=args.writers,
         on_error=args.on_error,
         batch_size=args.batch_size,
     )

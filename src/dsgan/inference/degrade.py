@@ -112,7 +112,7 @@ class _Decoder:
     ``x``: the bicubic LR (3, h, w) in [0, 1] if ``resize`` (on a CPU, where the workers are the
     parallel part), else the HR (3, H, W) cropped to the scale, for the device to downscale:
     uint8 for 8-bit files (a quarter of float32's bytes to move), float32 in [0, 1] for 16-bit
-    ones. ``hr_u8``: the HR output's pixels, an (H, W, 3) uint8 tensor (the loader would turn
+    ones and for layout ``tdsr`` (its HR is a downscale already). ``hr_u8``: the HR output's pixels, an (H, W, 3) uint8 tensor (the loader would turn
     an array into one), or None where it needs none: layout ``lr``, or the HR output equals the
     input file's pixels (sdsr, no crop, a plain 8-bit RGB PNG), which is then copied instead of
     re-encoded (PNG encoding of the HR image is most of a CPU degrade's cost)."""
@@ -232,6 +232,31 @@ def degrade_batch(
     return list(_degrade_on_device(g, batch, opts, device).float().cpu().unbind(0))
 
 
+#: uint8 value -> float32 in [0, 1], divided on the CPU: a CUDA division by a scalar multiplies by
+#: its reciprocal, which is one ulp off for half the values
+_U8_TO_UNIT = torch.arange(256, dtype=torch.float32) / 255
+
+
+def _downscale(
+    path: Path, hr: torch.Tensor | None, scale: int, device: torch.device
+) -> torch.Tensor:
+    """The bicubic LR (1, 3, h, w) of an HR image (3, H, W), float32 in [0, 1] or uint8, on
+    ``device``; uint8 becomes exactly the float32 values the float decoder gives."""
+    if hr is None:
+        raise ValueError(f"{path}: neither an HR image nor its LR given")
+    hr = hr.to(device)
+    if hr.dtype == torch.uint8:
+        hr = _U8_TO_UNIT.to(device)[hr.long()]
+    return imresize(hr.unsqueeze(0), 1.0 / scale)
+
+
+def _size(item: tuple[Path, torch.Tensor | None, torch.Tensor | None]) -> str:
+    """'WxH' of an item's LR (or, before the downscale, of its HR), for messages."""
+    _, hr, lr = item
+    t = lr if lr is not None else hr
+    return "?" if t is None else f"{t.shape[-1]}x{t.shape[-2]}"
+
+
 def _degrade_on_device(
     g: Generator | None,
     batch: list[tuple[Path, torch.Tensor | None, torch.Tensor | None]],
@@ -239,25 +264,18 @@ def _degrade_on_device(
     device: torch.device,
 ) -> torch.Tensor:
     """:func:`degrade_batch`'s outputs as one (N, 3, h, w) tensor on ``device``."""
-    lrs = []
-    for path, hr, lr in batch:
-        if lr is None:
-            if hr is None:
-                raise ValueError(f"{path}: neither an HR image nor its LR given")
-            hr = hr.to(device)
-            if hr.dtype == torch.uint8:  # as the float decode: the same float32 values
-                hr = hr.float().div_(255)
-            lr = imresize(hr.unsqueeze(0), 1.0 / opts.scale)
-        lrs.append(lr)
     seeds = [file_seed(opts.seed, p) for p, *_ in batch]
-    x = torch.cat([t.to(device) for t in lrs]).contiguous(memory_format=torch.channels_last)
     try:
+        lrs = [
+            lr if lr is not None else _downscale(path, hr, opts.scale, device)
+            for path, hr, lr in batch
+        ]
+        x = torch.cat([t.to(device) for t in lrs]).contiguous(memory_format=torch.channels_last)
         out = apply_generator(g, x, opts.tile, seeds)
     except OOM_ERRORS as exc:
-        h, w = x.shape[-2:]
         raise UserError(
-            f"{batch[0][0]}: out of memory on {device} for {len(batch)} LR image(s) of {w}x{h}; "
-            "pass --tile 256 (or smaller) to process them in tiles, a smaller --batch-size, or "
-            "use --device cpu"
+            f"{batch[0][0]}: out of memory on {device} for {len(batch)} image(s) of "
+            f"{_size(batch[0])}; pass --tile 256 (or smaller) to process them in tiles, a smaller "
+            "--batch-size, or use --device cpu"
         ) from exc
     return out

@@ -116,6 +116,8 @@ def run_folder(
         UserError: an unsafe output folder, two inputs with one output name, an unusable input
             with ``on_error="stop"``, a write that fails (disk full ...).
     """
+    if opts.workers < 0 or opts.writers < 0:
+        raise ValueError(f"workers and writers must be >= 0, got {opts.workers}, {opts.writers}")
     check_output_folder(input_dir, output_dir)
     all_files = list_images(input_dir)
     check_unique_stems(all_files)  # across ranks: every rank refuses, none writes

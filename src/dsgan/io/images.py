@@ -240,6 +240,12 @@ def save_image(
             a partial image nor a temporary file is left behind.
     """
     path = Path(path)
+    if image.ndim != 3:
+        raise ValueError(
+            f"{path}: expected one image, (3, H, W) or (H, W, 3), got {tuple(image.shape)}"
+        )
+    if not 0 <= png_level <= 9:
+        raise ValueError(f"png_level must be 0-9, got {png_level}")
     arr = tensor_to_uint8(image) if isinstance(image, torch.Tensor) else image
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:

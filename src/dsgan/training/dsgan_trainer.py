@@ -39,6 +39,7 @@ from dsgan.training.common import (
     autocast_dtype,
     linear_decay,
     seed_everything,
+    tune_backends,
 )
 from dsgan.training.freeze import FreezeMeter
 from dsgan.training.health import HealthMonitor
@@ -101,6 +102,7 @@ class DSGANTrainer(TrainLoop):
         self.rank, self.world = rank, world_size
         self.device = distrib.local_device(resolve_device(cfg.device))
         seed_everything(cfg.seed + rank)
+        tune_backends(self.device)
         self.amp = autocast_dtype(cfg.amp, self.device)
         self.data = DSGANDataset(cfg.data, on_error=on_error)
         mem = torch.channels_last if cfg.channels_last else torch.contiguous_format

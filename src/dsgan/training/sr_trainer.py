@@ -42,6 +42,7 @@ from dsgan.training.common import (
     autocast_dtype,
     grads_finite,
     seed_everything,
+    tune_backends,
 )
 from dsgan.training.loop import TrainLoop
 from dsgan.training.rundir import RunDir
@@ -73,6 +74,7 @@ class SRTrainer(TrainLoop):
         self.rank, self.world = rank, world_size
         self.device = distrib.local_device(resolve_device(cfg.device))
         seed_everything(cfg.seed + rank)
+        tune_backends(self.device)
         self.amp = autocast_dtype(cfg.amp, self.device)
         folders = cfg.data.folders()
         if folders is None:
