@@ -382,7 +382,8 @@ def bench_degrade(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def write_markdown(summary: dict[str, Any], path: Path) -> None:
     t, dg, m = summary["train"], summary["degrade"], summary["machine"]
-    block = f"""## {m["device_name"]} ({summary["device"]})
+    label = summary["device"] + ("" if t else ", degrade only")
+    block = f"""## {m["device_name"]} ({label})
 
 - command: `{summary["command"]}`
 - commit {summary["commit"]}, {summary["date"]}; {m["platform"]}, {m["cpus"]} CPUs,
@@ -399,7 +400,7 @@ def write_markdown(summary: dict[str, Any], path: Path) -> None:
     header = "# Speed benchmark results\n\nWritten by `benchmarks/speed.py` (one section per device).\n\n"
     old = path.read_text() if path.is_file() else header
     sections = [s for s in old.split("\n## ") if s.strip()]
-    kept = [s for s in sections[1:] if f"({summary['device']})" not in s.splitlines()[0]]
+    kept = [s for s in sections[1:] if f"({label})" not in s.splitlines()[0]]
     text = sections[0].rstrip() + "\n\n" + "".join("## " + s.rstrip() + "\n\n" for s in kept)
     path.write_text(text + block)
 
