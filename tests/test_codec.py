@@ -339,3 +339,93 @@ def test_a_gate_snapped_off_stops_the_codec_and_its_slope_in_training(
     quality = [r["codec/quality"] for r in rows if "codec/quality" in r]
     assert len(quality) == 4 and quality[2] == quality[3]  # no slope, no step
     assert t.g.codec.is_off()
+
+
+# --- a sampled gate (model.codec_gate_mode: sample) -------------------------------------------
+
+
+def test_gate_delta_is_the_slope_of_the_expected_loss() -> None:
+    """E_g[L] = mean_i(g L_coded_i + (1 - g) L_uncoded_i): its slope in g from the drawn and the
+    flipped logits, whichever of the two each output drew."""
+    from dsgan.training.codec_step import gate_delta
+
+    torch.manual_seed(0)
+    coded_logits, uncoded_logits = torch.randn(5, 1, 3, 3), torch.randn(5, 1, 3, 3)
+    draw = torch.tensor([True, False, False, True, True])
+    mask = draw.view(5, 1, 1, 1)
+    mixed = torch.where(mask, coded_logits, uncoded_logits)
+    flipped = torch.where(mask, uncoded_logits, coded_logits)
+
+    def loss_of(logits):
+        return torch.nn.functional.softplus(-logits).mean()
+
+    def expected(g):
+        per = [
+            g * loss_of(coded_logits[i : i + 1]) + (1 - g) * loss_of(uncoded_logits[i : i + 1])
+            for i in range(5)
+        ]
+        return torch.stack(per).mean()
+
+    want = (expected(0.7) - expected(0.3)) / 0.4  # linear in g: exact
+    assert float(gate_delta(loss_of, mixed, flipped, draw)) == pytest.approx(float(want), rel=1e-5)
+
+
+@pytest.mark.parametrize(("start", "on"), [(0.6, True), (0.4, False)])
+def test_a_sampled_gate_codes_whole_outputs_where_g_infers(start, on) -> None:
+    codec = JPEGCodec(quality=40.0, gate=True, gate_init=start, gate_mode="sample")
+    x = torch.rand(2, 3, 16, 16)
+    assert torch.equal(codec(x), jpeg_round_trip(x, codec.quality) if on else x)
+    g = Generator(1, 8, "residual", 3, codec="jpeg", codec_gate=True, codec_gate_mode="sample")
+    from dsgan.models.dsgan import generator_from_config
+
+    arch = {"n_res_blocks": 1, "channels": 8, "output": "residual", "noise_channels": 3}
+    arch.update(codec="jpeg", codec_gate=True, codec_gate_mode="sample")
+    assert g.codec.gate_mode == generator_from_config(arch).codec.gate_mode == "sample"
+    with pytest.raises(ValueError, match="gate_mode"):
+        JPEGCodec(gate=True, gate_mode="mix")
+
+
+@pytest.mark.parametrize("color_mean", [False, True])
+def test_trainer_samples_the_gate_and_follows_its_slope(tiny_dsgan, monkeypatch, color_mean):
+    """Each output D sees is coded or not, whole (never a blend); the gate moves against the
+    slope of the expected adversarial loss, as Adam's first step does; D's statistics stay."""
+    import dsgan.training.dsgan_trainer as trainer_module
+
+    seen = []
+    delta = trainer_module.gate_delta
+
+    def spy(loss_of, d_mixed, d_flipped, coded):
+        seen.append(coded.clone())
+        return delta(loss_of, d_mixed, d_flipped, coded)
+
+    monkeypatch.setattr(trainer_module, "gate_delta", spy)
+    over = {
+        "model.output": "residual",
+        "model.noise_channels": 3,
+        "model.codec": "jpeg",
+        "model.codec_gate": True,
+        "model.codec_gate_mode": "sample",
+        "optim.stage_lr": 0.05,
+        "loss.color_mean": color_mean,
+    }
+    t = tiny_dsgan(over)
+    xb, real = torch.rand(3, 3, 8, 8), torch.rand(3, 3, 8, 8)
+    fakes, coded = [], []
+    d_forward, code = t.d_logits, t._coded
+    monkeypatch.setattr(t, "d_logits", lambda r, f: (fakes.append(f.detach()), d_forward(r, f))[1])
+    monkeypatch.setattr(
+        t, "_coded", lambda x, o: coded.append((x.detach(), code(x, o))) or coded[-1][1]
+    )
+    logit = float(t.g.codec.gate_logit.detach())
+    out = t.train_step(xb, real)
+    assert out is not None and len(seen) == 1 and seen[0].shape == (3,)
+    slope = float(out["codec/gate_slope"])
+    assert slope != 0.0
+    moved = float(t.g.codec.gate_logit.detach()) - logit
+    assert moved != 0.0 and (moved > 0) == (slope < 0)
+    # the batch D judged in the step: each output coded whole where drawn, else G's own
+    pre, all_coded = (c[:3].detach() for c in coded[0])
+    draw = seen[0].view(3, 1, 1, 1)
+    hp = t.loss.d_input
+    assert torch.allclose(fakes[0], hp(torch.where(draw, all_coded, pre)), atol=1e-6)
+    assert not torch.allclose(pre, all_coded, atol=1e-3)  # so the check above tells them apart

@@ -159,19 +159,22 @@ def _rank_worker(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("codec", ["none", "jpeg", "camera", "snapped-off"])
+@pytest.mark.parametrize("codec", ["none", "jpeg", "camera", "snapped-off", "sampled"])
 def test_ranks_keep_identical_weights(tmp_path, make_images, codec):
     """Also with the JPEG codec, whose quality each rank updates from its own finite difference
     (own batch, own grid offset): the slopes are averaged over ranks, so the quality stays equal.
     And with the camera stages, whose codec gate is used outside G's DDP-wrapped forward; and
     with that gate snapped off at the second step, where the codec is skipped (DDP still needs
-    a gradient, zero, for the gate)."""
+    a gradient, zero, for the gate); and with a sampled gate (each rank its own draw, the gate's
+    slope averaged)."""
     make_images(tmp_path / "hr", 4, 24)
     out = tmp_path / "run"
     extra = {"model.codec": codec, "model.output": "residual", "optim.codec_lr": 0.05}
     if codec == "snapped-off":
         extra.update({"optim.gate_snap": 0.5, "_gate_logit": -3.0})
-    if codec in ("camera", "snapped-off"):
+    if codec == "sampled":
+        extra["model.codec_gate_mode"] = "sample"
+    if codec in ("camera", "snapped-off", "sampled"):
         extra.update(
             {
                 "model.codec": "jpeg",
@@ -190,7 +193,10 @@ def test_ranks_keep_identical_weights(tmp_path, make_images, codec):
         assert abs(float(q) - 75.0) > 0.01
     if codec == "snapped-off":
         assert float(s0["g.codec.gate_logit"]) == -30.0  # snapped at step 1, then left alone
-    if codec == "camera":  # the gate and the stages trained (by autograd, averaged by DDP)
+    if codec in (
+        "camera",
+        "sampled",
+    ):  # the gate and the stages trained (by autograd, averaged by DDP)
         assert abs(float(s0["g.codec.gate_logit"])) > 1e-4
         assert float(s0["g.blur.sigma_param"]) != pytest.approx(-1.0502, abs=1e-4)
     assert (out / "generator.safetensors").is_file()  # written by rank 0

@@ -321,20 +321,25 @@ def test_inspect_bad_inputs_exit_2(trained: Path, tmp_path: Path, capsys: Any) -
     assert "--lr" in capsys.readouterr().err and not (lr / "x.json").exists()
 
 
-@pytest.mark.parametrize("snap", [0.0, 0.5])
-def test_inspect_names_a_blended_codec_gate(tiny_dsgan: Any, snap: float) -> None:
+@pytest.mark.parametrize(("snap", "mode"), [(0.0, "blend"), (0.5, "blend"), (0.0, "sample")])
+def test_inspect_names_a_blended_codec_gate(tiny_dsgan: Any, snap: float, mode: str) -> None:
     """A gate between on and off is reported as a blend (with the share of G's output that
-    bypasses the codec); a snapped gate (``optim.gate_snap``) is not."""
+    bypasses the codec); a snapped gate (``optim.gate_snap``) is not; a sampled one
+    (``model.codec_gate_mode`` sample) is reported as the share of outputs it coded."""
     from dsgan.workflows.inspect import InspectOptions, inspect_model
 
     over = {"model.output": "residual", "model.noise_channels": 3, "model.codec": "jpeg"}
     over.update({"model.codec_gate": True, "optim.gate_snap": snap, "iterations": 2})
-    t = tiny_dsgan(over)
+    t = tiny_dsgan({**over, "model.codec_gate_mode": mode})
     t.train()
     res = inspect_model(InspectOptions(model=Path(t.cfg.out), device="cpu"))
     gate = res["learned"]["codec_gate"]
     blend = [n for n in res["notes"] if "is a blend" in n]
+    sampled = [n for n in res["notes"] if "was sampled" in n]
     if snap:
         assert gate in (pytest.approx(1.0), pytest.approx(0.0, abs=1e-9)) and not blend
+    elif mode == "sample":
+        assert 0.1 < gate < 0.9 and not blend and len(sampled) == 1
+        assert f"{gate:.0%}" in sampled[0]
     else:
         assert 0.1 < gate < 0.9 and len(blend) == 1 and f"{1 - gate:.0%}" in blend[0]

@@ -41,7 +41,10 @@ class ModelConfig(StrictModel):
     the paper); ``codec``: ``jpeg`` codes G's output with a JPEG round trip whose quality is
     learned, starting from ``codec_quality`` (``models/codec.py``; none = the paper);
     ``codec_gate``: the codec also learns how much of it applies, so it can switch itself off;
-    ``blur``: radius of a learned Gaussian blur of G's input (0 = off); ``signal_noise``: learned
+    ``codec_gate_mode``: how training applies a learned gate g: ``blend`` (each output is
+    ``x + g * (jpeg(x) - x)``) or ``sample`` (each output is coded with probability g, whole, and
+    g follows the difference of G's adversarial loss between coded and uncoded outputs; not yet
+    measured in the quality benchmark); ``blur``: radius of a learned Gaussian blur of G's input (0 = off); ``signal_noise``: learned
     signal-dependent, channel-correlated noise before G's network (``models/stages.py``), starting
     at ``noise_start`` grey levels."""
 
@@ -54,6 +57,7 @@ class ModelConfig(StrictModel):
     codec: Literal["none", "jpeg"] = "none"
     codec_quality: float = Field(75.0, gt=1, lt=100)
     codec_gate: bool = False
+    codec_gate_mode: Literal["blend", "sample"] = "blend"
     blur: int = Field(0, ge=0, le=9)
     signal_noise: bool = False
     noise_start: float = Field(1.0, gt=0, le=64)

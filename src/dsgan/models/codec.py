@@ -39,19 +39,33 @@ class JPEGCodec(nn.Module):
     parameter (saved with G, synchronised by DDP at start) without autograd gradient: the trainer
     sets its ``.grad`` from a finite difference (module docstring).
 
-    With ``gate``, the output is ``x + g * (jpeg(x) - x)``, g = sigmoid(``gate_logit``) in (0, 1),
-    learned by autograd (the blend is smooth in g): the codec can switch itself off, including its
-    4:2:0 chroma subsampling, on real LR without JPEG, where a codec that is always on removes G's
-    noise and D wins (README, "JPEG q30"), and on again where the real LR is JPEG-compressed.
+    With ``gate``, g = sigmoid(``gate_logit``) in (0, 1) says how much of the codec applies: the
+    codec can switch itself off, including its 4:2:0 chroma subsampling, on real LR without JPEG,
+    where a codec that is always on removes G's noise and D wins (README, "JPEG q30"), and on
+    again where the real LR is JPEG-compressed. ``gate_mode`` ``blend``: the output is
+    ``x + g * (jpeg(x) - x)``, learned by autograd (smooth in g). ``sample``: in training each
+    output is either coded or not, coded with probability g (the trainer draws it and sets g's
+    gradient, ``dsgan.training.codec_step.gate_delta``), so no output is a blend, whose uncoded
+    part leaks G's noise through the codec; here (inference) the codec applies where g >= 0.5.
 
     Args:
         quality: the initial quality (1 < quality < 100).
         gate: learn the on/off gate (False: always fully on, as before the gate existed).
         gate_init: the gate's initial value in (0, 1).
+        gate_mode: ``blend`` or ``sample`` (above).
     """
 
-    def __init__(self, quality: float = 75.0, gate: bool = False, gate_init: float = 0.5) -> None:
+    def __init__(
+        self,
+        quality: float = 75.0,
+        gate: bool = False,
+        gate_init: float = 0.5,
+        gate_mode: str = "blend",
+    ) -> None:
         super().__init__()
+        if gate_mode not in ("blend", "sample"):
+            raise ValueError(f"gate_mode must be blend or sample, got {gate_mode!r}")
+        self.gate_mode = gate_mode
         if not 1.0 < quality < 100.0:
             raise ValueError(f"initial JPEG quality must lie in (1, 100), got {quality}")
         if not 0.0 < gate_init < 1.0:
@@ -101,6 +115,8 @@ class JPEGCodec(nn.Module):
         coded = jpeg_round_trip(x, quality, offset)
         if self.gate_logit is None:
             return coded
+        if self.gate_mode == "sample":  # the more likely of the two, per the learned g
+            return torch.where(self.gate_logit >= 0, coded, x)
         return x + torch.sigmoid(self.gate_logit).to(x.dtype) * (coded - x)
 
     def forward(self, x: torch.Tensor, offset: tuple[int, int] = (0, 0)) -> torch.Tensor:

@@ -62,6 +62,8 @@ class Generator(nn.Module):
         codec_quality: the codec's initial quality.
         codec_gate: the codec learns how much of it applies (:class:`JPEGCodec` ``gate``), so it
             can switch itself off on real LR without JPEG (False = always on).
+        codec_gate_mode: how training applies the gate, ``blend`` or ``sample``
+            (:class:`JPEGCodec` ``gate_mode``).
         blur: radius of a learned Gaussian blur of the input (:class:`LearnedBlur`; optics),
             0 = none (the paper).
         signal_noise: add noise of learned signal-dependent level and channel correlation to the
@@ -89,6 +91,7 @@ class Generator(nn.Module):
         codec: Literal["none", "jpeg"] = "none",
         codec_quality: float = 75.0,
         codec_gate: bool = False,
+        codec_gate_mode: str = "blend",
         blur: int = 0,
         signal_noise: bool = False,
         noise_start: float = 1.0,
@@ -119,7 +122,11 @@ class Generator(nn.Module):
             nn.init.zeros_(self.block_output.bias)
         if codec not in ("none", "jpeg"):
             raise ValueError(f"codec must be none or jpeg, got {codec!r}")
-        self.codec = JPEGCodec(codec_quality, gate=codec_gate) if codec == "jpeg" else None
+        self.codec = (
+            JPEGCodec(codec_quality, gate=codec_gate, gate_mode=codec_gate_mode)
+            if codec == "jpeg"
+            else None
+        )
         self.blur = LearnedBlur(blur) if blur else None
         self.sensor = SignalNoise(noise_start) if signal_noise else None
 
@@ -183,6 +190,7 @@ def generator_from_config(model: dict[str, Any]) -> Generator:
         "codec",
         "codec_quality",
         "codec_gate",
+        "codec_gate_mode",
         "blur",
         "signal_noise",
         "noise_start",

@@ -59,3 +59,30 @@ def quality_slope(
     up = loss_of(code(pre, quality_of(logit + delta), offset)).float()
     down = loss_of(code(pre, quality_of(logit - delta), offset)).float()
     return (up - down) / (2.0 * delta)
+
+
+@torch.no_grad()
+def gate_delta(
+    loss_of: Callable[[torch.Tensor], torch.Tensor],
+    d_mixed: torch.Tensor,
+    d_flipped: torch.Tensor,
+    coded: torch.Tensor,
+) -> torch.Tensor:
+    """The slope of G's expected adversarial loss in a sampled codec gate g (``gate_mode``
+    ``sample``): each output is coded with probability g, so the expected loss is
+    ``mean_i [g * L_coded_i + (1 - g) * L_uncoded_i]`` and its derivative in g is
+    ``mean_i (L_coded_i - L_uncoded_i)``. Both losses of every output come from D's logits on the
+    batch as drawn (``d_mixed``) and on the same outputs with the draw flipped (``d_flipped``).
+
+    Args:
+        loss_of: maps one output's logits (1, ...) to its 0-d generator loss.
+        d_mixed, d_flipped: D's logits (N, ...) on the drawn and on the flipped outputs.
+        coded: (N,) bool, True where the drawn output is the coded one.
+
+    Returns: the slope, a 0-d float32 tensor.
+    """
+    n = d_mixed.shape[0]
+    mixed = torch.stack([loss_of(d_mixed[i : i + 1]) for i in range(n)]).float()
+    flipped = torch.stack([loss_of(d_flipped[i : i + 1]) for i in range(n)]).float()
+    sign = coded.float().to(mixed.device) * 2 - 1  # +1: mixed is the coded one
+    return (sign * (mixed - flipped)).mean()

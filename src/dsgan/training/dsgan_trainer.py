@@ -27,12 +27,12 @@ from dsgan.data.dsgan_data import DSGANDataset
 from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
 from dsgan.losses.dsgan import DSGANLoss
-from dsgan.models.codec import MACROBLOCK
+from dsgan.models.codec import MACROBLOCK, jpeg_round_trip
 from dsgan.models.dsgan import Discriminator, Generator, block_phase, generator_from_config
 from dsgan.ops.resize import imresize
 from dsgan.training import distributed as distrib
 from dsgan.training.clip import AdaptiveClip
-from dsgan.training.codec_step import frozen_batchnorm_stats, quality_slope
+from dsgan.training.codec_step import frozen_batchnorm_stats, gate_delta, quality_slope
 from dsgan.training.common import (
     FaultCounter,
     autocast,
@@ -274,6 +274,9 @@ class DSGANTrainer(TrainLoop):
             oy, ox = torch.randint(MACROBLOCK, (2,)).tolist()
             offset = (oy, ox)
         xd_mean = None
+        # gate_mode sample: each output coded (or not) whole, with probability the gate
+        sampled = codec is not None and codec.gate_logit is not None and codec.gate_mode == "sample"
+        draw = flip = None
         with autocast(dev, self.amp):
             pair = (lc.color_mean or lc.w_id > 0) and self.cfg.model.noise_channels > 0
             if pair and not warm:  # antithetic pair in one batch: G(x, n), G(x, -n)
@@ -287,16 +290,25 @@ class DSGANTrainer(TrainLoop):
                     codec_offset=None,
                 )
                 pre = both[: xb.shape[0]]
-                xd, xd_anti = (both if codec is None else codec(both, offset)).chunk(2)
+                if sampled:  # one draw per image, shared by its antithetic twin
+                    draw, coded = self._gate_draw(xb.shape[0]), self._coded(both, offset)
+                    xd, xd_anti = torch.where(torch.cat([draw, draw]), coded, both).chunk(2)
+                    flip = torch.where(draw, pre, coded[: xb.shape[0]])
+                else:
+                    xd, xd_anti = (both if codec is None else codec(both, offset)).chunk(2)
                 xd_mean = 0.5 * (xd.float() + xd_anti.float())
             else:
                 pre = g(xb, None, phase, codec_offset=None)
-                xd = pre if codec is None else codec(pre, offset)
+                if sampled:
+                    draw, coded = self._gate_draw(xb.shape[0]), self._coded(pre, offset)
+                    xd, flip = torch.where(draw, coded, pre), torch.where(draw, pre, coded)
+                else:
+                    xd = pre if codec is None else codec(pre, offset)
         if skipped:  # the gate stays in the graph with a zero gradient: DDP reduces one for
             # every parameter of G, and a rank without it would leave the others' unreduced
             xd = xd + 0.0 * self.g.codec.gate_logit.to(xd.dtype)  # type: ignore[union-attr]
         xd32 = xd.float()
-        slope = None
+        slope = gate_slope = None
         out: dict[str, torch.Tensor] = {}
         if warm:
             loss_g = (xd32 - xb).abs().mean()
@@ -315,8 +327,11 @@ class DSGANTrainer(TrainLoop):
             if codec is not None:  # before D's update: the slope of the same loss
                 # float32: under bf16 autocast, coded outputs two quality units apart would
                 # differ by little more than bf16's rounding
-                slope = self._quality_slope(pre.detach().float(), real_hp, hp, offset)
+                slope = self._quality_slope(pre.detach().float(), real_hp, hp, offset, sampled)
                 out["codec/slope"] = slope
+            if draw is not None and flip is not None:  # also by the D before its update
+                gate_slope = self._gate_slope(real_hp, hp, xd, flip, draw)
+                out["codec/gate_slope"] = gate_slope
             # with color_mean, the colour of the noise-averaged output: the noise's own low-pass
             # leakage is not penalised (measured: it pushed G's noise to high frequencies)
             colour_of = xd32 if xd_mean is None or not lc.color_mean else xd_mean
@@ -332,6 +347,10 @@ class DSGANTrainer(TrainLoop):
                 )
             )
             loss_g = out["loss/g"]
+        if sampled:  # a sampled gate's gradient: its slope (none in the identity warm-up), the
+            # value unchanged; in the graph either way, as DDP reduces every parameter of G
+            gate = self.g.codec.gate  # type: ignore[union-attr]
+            loss_g = loss_g + (gate - gate.detach()) * (0.0 if gate_slope is None else gate_slope)
         out["loss/g"] = loss_g
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward(inputs=g_params)
@@ -366,12 +385,56 @@ class DSGANTrainer(TrainLoop):
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
         return {k: v.detach() for k, v in out.items()}
 
+    def _gate_draw(self, n: int) -> torch.Tensor:
+        """(n, 1, 1, 1) bool: which of n outputs the sampled gate codes (each with probability
+        g; drawn on the device, no host sync)."""
+        gate = self.g.codec.gate.detach()  # type: ignore[union-attr]
+        return (torch.rand(n, 1, 1, 1, device=self.device) < gate).to(self.device)
+
+    def _coded(self, x: torch.Tensor, offset: tuple[int, int]) -> torch.Tensor:
+        """x's ungated JPEG round trip at the codec's quality (gate_mode sample)."""
+        return jpeg_round_trip(x, self.g.codec.quality, offset)  # type: ignore[union-attr]
+
+    def _gate_slope(
+        self,
+        real_hp: torch.Tensor,
+        hp: Any,
+        xd: torch.Tensor,
+        flip: torch.Tensor,
+        draw: torch.Tensor,
+    ) -> torch.Tensor:
+        """Slope of G's expected adversarial loss in a sampled gate (``codec_step.gate_delta``),
+        by the current D (BatchNorm running statistics untouched) on the outputs as drawn
+        (``xd``) and with the draw flipped (``flip``), in one batch so that both are normalised
+        alike; averaged over ranks."""
+        with torch.no_grad(), frozen_batchnorm_stats(self.d), autocast(self.device, self.amp):
+            fakes = hp(torch.cat([xd.detach(), flip.detach()]))
+            if self.cfg.loss.d_batch == "joint":
+                logits = self.d_run(torch.cat([real_hp, fakes])).float()
+                d_real, d_fakes = logits.split([real_hp.shape[0], fakes.shape[0]])
+            else:
+                d_real, d_fakes = self.d_run(real_hp).float(), self.d_run(fakes).float()
+        d_mixed, d_flip = d_fakes.chunk(2)
+        delta = gate_delta(
+            lambda logits: self.loss.adv.generator(logits, d_real),
+            d_mixed,
+            d_flip,
+            draw.flatten(),
+        )
+        return distrib.all_mean(delta)
+
     def _quality_slope(
-        self, pre: torch.Tensor, real_hp: torch.Tensor, hp: Any, offset: tuple[int, int]
+        self,
+        pre: torch.Tensor,
+        real_hp: torch.Tensor,
+        hp: Any,
+        offset: tuple[int, int],
+        ungated: bool = False,
     ) -> torch.Tensor:
         """Slope of G's adversarial loss in the codec's quality logit (``codec_step``), by the
         current D (BatchNorm running statistics untouched), averaged over ranks. ``real_hp``: the
-        step's real samples, already high-passed; ``pre``: G's output before the codec."""
+        step's real samples, already high-passed; ``pre``: G's output before the codec;
+        ``ungated``: the slope of the fully coded outputs (a sampled gate's coded ones)."""
 
         def loss_of(coded: torch.Tensor) -> torch.Tensor:
             with autocast(self.device, self.amp):
@@ -381,8 +444,9 @@ class DSGANTrainer(TrainLoop):
         assert self.g.codec is not None
         with frozen_batchnorm_stats(self.d):
             codec = self.g.codec
+            code = jpeg_round_trip if ungated else codec.at
             slope = quality_slope(
-                loss_of, pre, codec.quality_logit, self.cfg.optim.codec_delta, offset, codec.at
+                loss_of, pre, codec.quality_logit, self.cfg.optim.codec_delta, offset, code
             )
         return distrib.all_mean(slope)
 

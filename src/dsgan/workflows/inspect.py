@@ -118,7 +118,14 @@ def inspect_model(args: InspectOptions) -> dict[str, Any]:
     if all(learned[k] is None for k in ("blur_sigma", "sensor_std", "codec_quality")):
         notes.append("this generator has no physical stages: see the measured columns")
     gate = learned.get("codec_gate")
-    if gate is not None and BLEND_GATE[0] < gate < BLEND_GATE[1]:
+    sampled = g.codec is not None and g.codec.gate_mode == "sample"
+    if gate is not None and sampled and BLEND_GATE[0] < gate < BLEND_GATE[1]:
+        notes.append(
+            f"codec gate {gate:.2f} was sampled in training (model.codec_gate_mode sample): "
+            f"it coded {gate:.0%} of the outputs D saw; degrading, the codec applies "
+            f"{'fully' if gate >= 0.5 else 'not at all'} (g >= 0.5)"
+        )
+    elif gate is not None and BLEND_GATE[0] < gate < BLEND_GATE[1]:
         notes.append(
             f"codec gate {gate:.2f} is a blend, not on or off: {1 - gate:.0%} of G's uncoded "
             "output (its noise included) passes the codec; optim.gate_snap makes it hard "
