@@ -429,3 +429,28 @@ def test_trainer_samples_the_gate_and_follows_its_slope(tiny_dsgan, monkeypatch,
     hp = t.loss.d_input
     assert torch.allclose(fakes[0], hp(torch.where(draw, all_coded, pre)), atol=1e-6)
     assert not torch.allclose(pre, all_coded, atol=1e-3)  # so the check above tells them apart
+
+
+@pytest.mark.parametrize(("start", "real_quality", "sign"), [(75.0, 15.0, 1), (10.0, None, -1)])
+def test_block_term_pulls_the_quality_toward_the_real_blockiness(
+    tiny_dsgan, start, real_quality, sign
+) -> None:
+    """With ``loss.w_block`` and a D that says nothing (adversarial loss 0), the quality's slope
+    comes from the blockiness difference alone: a codec less blocky than the real LR (q75
+    against q15) gets a positive slope (Adam lowers the quality), a codec blockier than clean
+    real LR (q10 against none) a negative one."""
+    over = {"model.output": "residual", "model.codec": "jpeg", "model.codec_quality": start}
+    t = tiny_dsgan({**over, "loss.w_block": 1.0})
+    t.loss.adv.generator = lambda fake, real=None: fake.sum() * 0.0
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    pre = torch.stack(
+        [torch.from_numpy(smooth_image(rng, 32, 32)).permute(2, 0, 1) / 255 for _ in range(3)]
+    )
+    real = pre if real_quality is None else jpeg_round_trip(pre, torch.tensor(real_quality))
+    hp = t.loss.highpass
+    slope = t._quality_slope(pre, hp(real), hp, (0, 0), real=real)
+    assert float(slope) * sign > 1e-4
+    t_off = tiny_dsgan(over)  # w_block 0: the same D-less slope is zero
+    t_off.loss.adv.generator = t.loss.adv.generator
+    assert float(t_off._quality_slope(pre, hp(real), hp, (0, 0), real=real)) == 0.0

@@ -96,3 +96,14 @@ def _fast():
     from dsgan.metrics.evaluate import EvalOptions
 
     return EvalOptions(fid="off", lpips="off", two_sample=False)
+
+
+def test_batch_blockiness_is_the_mean_of_the_images() -> None:
+    from dsgan.metrics.blocking import batch_blockiness
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 3, 24, 40)
+    want = sum(blockiness(im) for im in x) / 3
+    assert float(batch_blockiness(x)) == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ValueError):
+        batch_blockiness(x[0])

@@ -116,6 +116,15 @@ class LossConfig(StrictModel):
         " output (mean of G(x, n) and G(x, -n)) and of x, so what G changes deterministically"
         " (blur, sharpening, the codec) costs and noise does not; 0 = off (the paper)",
     )
+    w_block: float = Field(
+        0.0,
+        ge=0,
+        description="weight of a block-grid term in the learned JPEG quality's update (model.codec"
+        " jpeg): the squared difference between the blockiness of G's coded batch and of the real"
+        " batch is added to the adversarial loss whose finite-difference slope sets the quality,"
+        " so the quality cannot drift where D does not see the blocks; 0 = off (not yet measured"
+        " in the quality benchmark)",
+    )
     color_mean: bool = Field(
         False,
         description="colour loss on the mean of G(x, n) and G(x, -n) (needs model.noise_channels):"

@@ -25,13 +25,19 @@ from dsgan.metrics.reference import rgb_to_y
 _EPS = 1e-6  # luma units (0..1): keeps a flat image at 1 and leaves real images' ratios unchanged
 
 
+def _phase_ratios(diff: torch.Tensor, period: int) -> torch.Tensor:
+    """diff: (..., lines, L) absolute steps, ``diff[..., j, i]`` between pixels i and i+1 of line
+    j -> (...,) the strongest phase's mean step over the other phases' mean (no host sync)."""
+    n = diff.shape[-1] - diff.shape[-1] % period  # whole periods only: every phase equally often
+    profile = diff[..., :n].unflatten(-1, (-1, period)).mean(dim=(-3, -2))  # (..., period)
+    top = profile.max(dim=-1).values
+    others = (profile.sum(dim=-1) - top) / (period - 1)
+    return (top + _EPS) / (others + _EPS)
+
+
 def _phase_ratio(diff: torch.Tensor, period: int) -> float:
     """diff: (N, L) absolute steps, ``diff[:, i]`` between pixels i and i+1 of N lines."""
-    n = diff.shape[-1] - diff.shape[-1] % period  # whole periods only: every phase equally often
-    profile = diff[:, :n].reshape(diff.shape[0], -1, period).mean(dim=(0, 1))  # (period,)
-    k = int(profile.argmax())
-    others = torch.cat([profile[:k], profile[k + 1 :]]).mean()
-    return float((profile[k] + _EPS) / (others + _EPS))
+    return float(_phase_ratios(diff, period))
 
 
 def min_side(period: int) -> int:
@@ -60,6 +66,21 @@ def blockiness(image: torch.Tensor, period: int = 8) -> float:
     horizontal = (y[:, 1:] - y[:, :-1]).abs()  # (H, W-1)
     vertical = (y[1:] - y[:-1]).abs().T  # (W, H-1)
     return (_phase_ratio(horizontal, period) + _phase_ratio(vertical, period)) / 2
+
+
+def batch_blockiness(images: torch.Tensor, period: int = 8) -> torch.Tensor:
+    """:func:`blockiness` of a batch (N, 3, H, W) in [0, 1], averaged over its images, as a 0-d
+    float32 tensor on the batch's device (no host sync: a training statistic)."""
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected an (N, 3, H, W) batch, got {tuple(images.shape)}")
+    if min(images.shape[-2:]) < min_side(period):
+        raise ValueError(f"images {tuple(images.shape)} are too small for period {period}")
+    x = images.float()
+    y = (16.0 + 65.481 * x[:, 0] + 128.553 * x[:, 1] + 24.966 * x[:, 2]) / 255.0  # as rgb_to_y
+    horizontal = (y[..., 1:] - y[..., :-1]).abs()  # (N, H, W-1)
+    vertical = (y[:, 1:] - y[:, :-1]).abs().transpose(-1, -2)  # (N, W, H-1)
+    both = _phase_ratios(horizontal, period) + _phase_ratios(vertical, period)
+    return (both / 2).mean()
 
 
 def mean_blockiness(images: Sequence[torch.Tensor], period: int = 8) -> float:

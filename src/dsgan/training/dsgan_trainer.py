@@ -27,6 +27,7 @@ from dsgan.data.dsgan_data import DSGANDataset
 from dsgan.data.sampling import StepSampler, step_loader
 from dsgan.devices import resolve_device
 from dsgan.losses.dsgan import DSGANLoss
+from dsgan.metrics.blocking import batch_blockiness, min_side
 from dsgan.models.codec import MACROBLOCK, jpeg_round_trip
 from dsgan.models.dsgan import Discriminator, Generator, block_phase, generator_from_config
 from dsgan.ops.resize import imresize
@@ -327,7 +328,9 @@ class DSGANTrainer(TrainLoop):
             if codec is not None:  # before D's update: the slope of the same loss
                 # float32: under bf16 autocast, coded outputs two quality units apart would
                 # differ by little more than bf16's rounding
-                slope = self._quality_slope(pre.detach().float(), real_hp, hp, offset, sampled)
+                slope = self._quality_slope(
+                    pre.detach().float(), real_hp, hp, offset, sampled, real
+                )
                 out["codec/slope"] = slope
             if draw is not None and flip is not None:  # also by the D before its update
                 gate_slope = self._gate_slope(real_hp, hp, xd, flip, draw)
@@ -383,6 +386,10 @@ class DSGANTrainer(TrainLoop):
         out.update(stage_values(self.g))
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
+            if self.g.codec is not None and min(real.shape[-2:]) >= min_side(8):
+                # the block grid D should see: G's coded batch against the real one
+                out["diag/block_fake"] = batch_blockiness(xd32)
+                out["diag/block_real"] = batch_blockiness(real)
         return {k: v.detach() for k, v in out.items()}
 
     def _gate_draw(self, n: int) -> torch.Tensor:
@@ -430,16 +437,26 @@ class DSGANTrainer(TrainLoop):
         hp: Any,
         offset: tuple[int, int],
         ungated: bool = False,
+        real: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Slope of G's adversarial loss in the codec's quality logit (``codec_step``), by the
         current D (BatchNorm running statistics untouched), averaged over ranks. ``real_hp``: the
         step's real samples, already high-passed; ``pre``: G's output before the codec;
-        ``ungated``: the slope of the fully coded outputs (a sampled gate's coded ones)."""
+        ``ungated``: the slope of the fully coded outputs (a sampled gate's coded ones); with
+        ``loss.w_block``, plus that weight times the squared blockiness difference between the
+        coded batch and ``real`` (the step's real samples, (N, 3, h, w) in [0, 1])."""
+        w_block = self.cfg.loss.w_block
+        target = None
+        if w_block > 0 and real is not None and min(real.shape[-2:]) >= min_side(8):
+            target = batch_blockiness(real)
 
         def loss_of(coded: torch.Tensor) -> torch.Tensor:
             with autocast(self.device, self.amp):
                 d_real, d_fake = self.d_logits(real_hp, hp(coded))
-            return self.loss.adv.generator(d_fake, d_real)
+            loss = self.loss.adv.generator(d_fake, d_real)
+            if target is not None:
+                loss = loss + w_block * (batch_blockiness(coded) - target) ** 2
+            return loss
 
         assert self.g.codec is not None
         with frozen_batchnorm_stats(self.d):
