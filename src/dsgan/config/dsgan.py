@@ -44,9 +44,9 @@ class ModelConfig(StrictModel):
     ``codec_gate_mode``: how training applies a learned gate g: ``blend`` (each output is
     ``x + g * (jpeg(x) - x)``) or ``sample`` (each output is coded with probability g, whole, and
     g follows the difference of G's adversarial loss between coded and uncoded outputs; not yet
-    measured in the quality benchmark); ``blur``: radius of a learned Gaussian blur of G's input (0 = off); ``signal_noise``: learned
-    signal-dependent, channel-correlated noise before G's network (``models/stages.py``), starting
-    at ``noise_start`` grey levels."""
+    measured in the quality benchmark); ``blur``: radius of a learned Gaussian blur of G's input
+    (0 = off); ``signal_noise``: learned signal-dependent, channel-correlated noise before G's
+    network (``models/stages.py``), starting at ``noise_start`` grey levels."""
 
     n_res_blocks: int = Field(8, ge=1)
     channels: int = Field(64, ge=8)

@@ -309,7 +309,10 @@ class DSGANTrainer(TrainLoop):
             # every parameter of G, and a rank without it would leave the others' unreduced
             xd = xd + 0.0 * self.g.codec.gate_logit.to(xd.dtype)  # type: ignore[union-attr]
         xd32 = xd.float()
-        slope = gate_slope = None
+        slope = gate_slope = block_real = None
+        if self.g.codec is not None and min(real.shape[-2:]) >= min_side(8):
+            with torch.no_grad():  # the real LR's block grid: logged, and loss.w_block's target
+                block_real = batch_blockiness(real)
         out: dict[str, torch.Tensor] = {}
         if warm:
             loss_g = (xd32 - xb).abs().mean()
@@ -329,7 +332,7 @@ class DSGANTrainer(TrainLoop):
                 # float32: under bf16 autocast, coded outputs two quality units apart would
                 # differ by little more than bf16's rounding
                 slope = self._quality_slope(
-                    pre.detach().float(), real_hp, hp, offset, sampled, real
+                    pre.detach().float(), real_hp, hp, offset, sampled, block_real
                 )
                 out["codec/slope"] = slope
             if draw is not None and flip is not None:  # also by the D before its update
@@ -386,17 +389,16 @@ class DSGANTrainer(TrainLoop):
         out.update(stage_values(self.g))
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
-            if self.g.codec is not None and min(real.shape[-2:]) >= min_side(8):
-                # the block grid D should see: G's coded batch against the real one
+            if block_real is not None:  # the block grid D should see: G's against the real
                 out["diag/block_fake"] = batch_blockiness(xd32)
-                out["diag/block_real"] = batch_blockiness(real)
+                out["diag/block_real"] = block_real
         return {k: v.detach() for k, v in out.items()}
 
     def _gate_draw(self, n: int) -> torch.Tensor:
         """(n, 1, 1, 1) bool: which of n outputs the sampled gate codes (each with probability
         g; drawn on the device, no host sync)."""
         gate = self.g.codec.gate.detach()  # type: ignore[union-attr]
-        return (torch.rand(n, 1, 1, 1, device=self.device) < gate).to(self.device)
+        return torch.rand(n, 1, 1, 1, device=self.device) < gate
 
     def _coded(self, x: torch.Tensor, offset: tuple[int, int]) -> torch.Tensor:
         """x's ungated JPEG round trip at the codec's quality (gate_mode sample)."""
@@ -437,18 +439,16 @@ class DSGANTrainer(TrainLoop):
         hp: Any,
         offset: tuple[int, int],
         ungated: bool = False,
-        real: torch.Tensor | None = None,
+        block_target: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Slope of G's adversarial loss in the codec's quality logit (``codec_step``), by the
         current D (BatchNorm running statistics untouched), averaged over ranks. ``real_hp``: the
         step's real samples, already high-passed; ``pre``: G's output before the codec;
         ``ungated``: the slope of the fully coded outputs (a sampled gate's coded ones); with
-        ``loss.w_block``, plus that weight times the squared blockiness difference between the
-        coded batch and ``real`` (the step's real samples, (N, 3, h, w) in [0, 1])."""
+        ``loss.w_block``, plus that weight times the squared difference between the coded
+        batch's blockiness and ``block_target`` (the real batch's, 0-d; None: no term)."""
         w_block = self.cfg.loss.w_block
-        target = None
-        if w_block > 0 and real is not None and min(real.shape[-2:]) >= min_side(8):
-            target = batch_blockiness(real)
+        target = block_target if w_block > 0 else None
 
         def loss_of(coded: torch.Tensor) -> torch.Tensor:
             with autocast(self.device, self.amp):
