@@ -10,7 +10,9 @@ pairs with its 95% interval; then the target's checks:
 * it closes at least 85% of the gap on average over the corruptions whose oracle beats bicubic by
   at least ``MIN_GAP_DB``, and at least 60% on each of them;
 * on *clean*, it loses at most 0.05 dB to bicubic pairs;
-* two DSGAN seeds per row (``--seed`` of each file's command).
+* two DSGAN seeds per row (``--seed`` of each file's command);
+* every corruption of the suite (:data:`qualitylib.SUITE`) has a row: a corruption missing from one
+  mode is named in the check, never passed over silently.
 
 Where a corruption and mode appear in files of several DSGAN seeds, each seed's gap is computed
 against its own file's bicubic and oracle, and the row reports their mean. Two files of the same
@@ -33,7 +35,7 @@ from typing import Any
 
 from benchlib import ROOT, git_commit
 from dsgan.metrics.bootstrap import paired_diff_ci
-from qualitylib import MIN_GAP_DB, gap_closed
+from qualitylib import MIN_GAP_DB, SUITE, gap_closed
 
 TARGET_MEAN, TARGET_EACH, CLEAN_LOSS_DB, SEEDS = 0.85, 0.60, 0.05, 2
 
@@ -142,6 +144,7 @@ def verdict(rows: list[Row]) -> dict[str, Any]:
         with_gap = [t for t in table if t["gap"] is not None]
         clean = [t for t in table if t["corruption"] == "clean"]
         mean_gap = statistics.mean(t["gap"] for t in with_gap) if with_gap else None
+        missing = [c for c in SUITE if c not in {t["corruption"] for t in table}]
         checks = {
             "beats bicubic on every corruption": all(
                 t["vs_bicubic"] > 0 for t in table if t["corruption"] != "clean"
@@ -153,8 +156,10 @@ def verdict(rows: list[Row]) -> dict[str, Any]:
             f"clean loses <= {CLEAN_LOSS_DB} dB": bool(clean)
             and all(t["vs_bicubic"] >= -CLEAN_LOSS_DB for t in clean),
             f"{SEEDS} DSGAN seeds per row": all(len(t["seeds"]) >= SEEDS for t in table),
+            "every suite corruption has a row"
+            + (f" (missing: {', '.join(missing)})" if missing else ""): not missing,
         }
-        out[mode] = {"rows": table, "mean_gap": mean_gap, "checks": checks}
+        out[mode] = {"rows": table, "mean_gap": mean_gap, "missing": missing, "checks": checks}
     return out
 
 

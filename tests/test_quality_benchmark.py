@@ -305,6 +305,14 @@ def test_suite_summary_averages_seeds_and_checks_the_target(tmp_path: Path, caps
     assert not checks["mean gap closed >= 85%"] and checks["each gap closed >= 60%"]
     assert not checks["clean loses <= 0.05 dB"] and not checks["2 DSGAN seeds per row"]
     assert got["unpaired"]["mean_gap"] == pytest.approx(0.5)
+    # a suite corruption absent from a mode is named, not passed over
+    assert "jpeg30" in got["unpaired"]["missing"] and "camera" in got["same"]["missing"]
+    assert not any(k.startswith("every suite corruption") and ok for k, ok in checks.items())
+    full = [
+        suite_summary.Row(c, "same", 0, 28.0, 29.0, 28.9, None, "f.json")
+        for c in suite_summary.SUITE
+    ]
+    assert suite_summary.verdict(full)["same"]["checks"]["every suite corruption has a row"]
     assert "NOT met: mean gap closed >= 85%" in (out / "suite.md").read_text()
     # the same corruption, mode and seed twice: refused, never chosen silently
     with pytest.raises(SystemExit, match="pass one of them"):
