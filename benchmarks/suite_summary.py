@@ -52,6 +52,7 @@ class Row:
     dsgan: float
     vs_bicubic: dict[str, float] | None  # paired over the test images; None in old files
     source: str
+    commit: str = "?"  # the code the file's run was measured at
 
     @property
     def gap(self) -> float | None:
@@ -109,6 +110,7 @@ def read_rows(paths: list[Path], variant: str) -> list[Row]:
                         m["sr"]["psnr"],
                         vs,
                         path.name,
+                        str(result.get("commit", "?")),
                     )
                 )
     return rows
@@ -139,6 +141,7 @@ def verdict(rows: list[Row]) -> dict[str, Any]:
                     ],
                     "gap": None if None in gaps else statistics.mean(gaps),  # type: ignore[arg-type]
                     "files": [r.source for r in runs],
+                    "commits": [r.commit for r in runs],
                 }
             )
         with_gap = [t for t in table if t["gap"] is not None]
@@ -170,7 +173,8 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         f"- command: `{command}`",
         f"- commit: {summary['commit']}",
         f"- variant: `{summary['variant']}`; gap closed is left out where the oracle beats "
-        f"bicubic pairs by less than {MIN_GAP_DB} dB",
+        f"bicubic pairs by less than {MIN_GAP_DB} dB; each row's commit is the code its run was "
+        "measured at: a row older than a change of the default measures the recipe before it",
         "",
     ]
     for mode, v in summary["modes"].items():
@@ -178,8 +182,8 @@ def markdown(summary: dict[str, Any], command: str) -> str:
             f"## {'same-domain' if mode == 'same' else 'unpaired'}",
             "",
             "| corruption | seeds | bicubic | oracle | DSGAN | vs bicubic [95% CI per seed] "
-            "| gap closed | file |",
-            "|---|---|---|---|---|---|---|---|",
+            "| gap closed | file | commit |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for t in v["rows"]:
             ci = ", ".join(
@@ -189,7 +193,7 @@ def markdown(summary: dict[str, Any], command: str) -> str:
             lines.append(
                 f"| {t['corruption']} | {', '.join(map(str, t['seeds']))} | {t['bicubic']:.2f} "
                 f"| {t['oracle']:.2f} | {t['dsgan']:.2f} | {t['vs_bicubic']:+.2f} {ci} | {gap} "
-                f"| {', '.join(t['files'])} |"
+                f"| {', '.join(t['files'])} | {', '.join(t['commits'])} |"
             )
         mean = "n/a" if v["mean_gap"] is None else f"{v['mean_gap']:.0%}"
         lines += ["", f"Mean gap closed over the rows with one: **{mean}**.", ""]

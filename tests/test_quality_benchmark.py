@@ -270,7 +270,9 @@ def _suite_file(path: Path, command: str, rows: dict[str, tuple[float, float, di
         corruptions[name] = {
             "methods": {m: {"sr": {"psnr": v, "psnr_per_image": [v, v]}} for m, v in psnr.items()}
         }
-    path.write_text(json.dumps({"command": command, "corruptions": corruptions}))
+    path.write_text(
+        json.dumps({"command": command, "commit": "abc1234", "corruptions": corruptions})
+    )
     return path
 
 
@@ -297,6 +299,7 @@ def test_suite_summary_averages_seeds_and_checks_the_target(tmp_path: Path, caps
     got = json.loads((out / "suite.json").read_text())["modes"]
     same = {r["corruption"]: r for r in got["same"]["rows"]}
     assert same["noise8"]["seeds"] == [0, 1]
+    assert same["noise8"]["commits"] == ["abc1234", "abc1234"]
     assert same["noise8"]["gap"] == pytest.approx(0.8)  # mean of 90% and 70%
     assert same["jpeg30"]["gap"] is None and same["clean"]["gap"] is None
     assert got["same"]["mean_gap"] == pytest.approx(0.8)
