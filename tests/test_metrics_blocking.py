@@ -98,12 +98,19 @@ def _fast():
     return EvalOptions(fid="off", lpips="off", two_sample=False)
 
 
-def test_batch_blockiness_is_the_mean_of_the_images() -> None:
+def test_batch_blockiness_pools_the_batch_before_the_ratio() -> None:
     from dsgan.metrics.blocking import batch_blockiness
 
     torch.manual_seed(0)
     x = torch.rand(3, 3, 24, 40)
-    want = sum(blockiness(im) for im in x) / 3
-    assert float(batch_blockiness(x)) == pytest.approx(want, rel=1e-5)
+    for im in x:  # one image: the per-image measure exactly
+        assert float(batch_blockiness(im[None])) == pytest.approx(blockiness(im), rel=1e-5)
+    # a crop flat inside every block (JPEG q30 on sky): its own ratio is huge, the batch's is not
+    flat = with_grid_steps(torch.full((3, 32, 32), 0.5), 8, 3, 0.05)
+    textured = torch.stack([texture(s, 32, 32) for s in range(3)])
+    assert blockiness(flat) > 100
+    pooled = float(batch_blockiness(torch.cat([textured, flat[None]])))
+    assert pooled < 3
+    assert pooled > float(batch_blockiness(textured))  # the flat crop's steps still count
     with pytest.raises(ValueError):
         batch_blockiness(x[0])

@@ -25,14 +25,25 @@ from dsgan.metrics.reference import rgb_to_y
 _EPS = 1e-6  # luma units (0..1): keeps a flat image at 1 and leaves real images' ratios unchanged
 
 
-def _phase_ratios(diff: torch.Tensor, period: int) -> torch.Tensor:
+def _phase_profile(diff: torch.Tensor, period: int) -> torch.Tensor:
     """diff: (..., lines, L) absolute steps, ``diff[..., j, i]`` between pixels i and i+1 of line
-    j -> (...,) the strongest phase's mean step over the other phases' mean (no host sync)."""
+    j -> (..., period) the mean step at each phase of the grid."""
     n = diff.shape[-1] - diff.shape[-1] % period  # whole periods only: every phase equally often
-    profile = diff[..., :n].unflatten(-1, (-1, period)).mean(dim=(-3, -2))  # (..., period)
+    return diff[..., :n].unflatten(-1, (-1, period)).mean(dim=(-3, -2))
+
+
+def _profile_ratio(profile: torch.Tensor) -> torch.Tensor:
+    """(..., period) mean steps per phase -> (...,) the strongest phase over the others' mean."""
+    period = profile.shape[-1]
     top = profile.max(dim=-1).values
     others = (profile.sum(dim=-1) - top) / (period - 1)
     return (top + _EPS) / (others + _EPS)
+
+
+def _phase_ratios(diff: torch.Tensor, period: int) -> torch.Tensor:
+    """diff: (..., lines, L) absolute steps -> (...,) the strongest phase's mean step over the
+    other phases' mean (no host sync)."""
+    return _profile_ratio(_phase_profile(diff, period))
 
 
 def _phase_ratio(diff: torch.Tensor, period: int) -> float:
@@ -69,8 +80,15 @@ def blockiness(image: torch.Tensor, period: int = 8) -> float:
 
 
 def batch_blockiness(images: torch.Tensor, period: int = 8) -> torch.Tensor:
-    """:func:`blockiness` of a batch (N, 3, H, W) in [0, 1], averaged over its images, as a 0-d
-    float32 tensor on the batch's device (no host sync: a training statistic)."""
+    """Blocking strength of a batch (N, 3, H, W) in [0, 1], pooled: the per-phase mean steps of
+    all its images first, then the ratio, per direction (the two directions averaged). A 0-d
+    float32 tensor on the batch's device (no host sync: a training statistic).
+
+    Pooled, not a mean of per-image :func:`blockiness`: a small crop that is flat inside every
+    block (sky after JPEG q30) has a near-zero denominator and a per-image ratio in the hundreds,
+    which would swamp a batch mean; pooled, it adds its few steps to both sides of the ratio. A
+    batch of one image equals :func:`blockiness` of it.
+    """
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"expected an (N, 3, H, W) batch, got {tuple(images.shape)}")
     if min(images.shape[-2:]) < min_side(period):
@@ -79,8 +97,8 @@ def batch_blockiness(images: torch.Tensor, period: int = 8) -> torch.Tensor:
     y = (16.0 + 65.481 * x[:, 0] + 128.553 * x[:, 1] + 24.966 * x[:, 2]) / 255.0  # as rgb_to_y
     horizontal = (y[..., 1:] - y[..., :-1]).abs()  # (N, H, W-1)
     vertical = (y[:, 1:] - y[:, :-1]).abs().transpose(-1, -2)  # (N, W, H-1)
-    both = _phase_ratios(horizontal, period) + _phase_ratios(vertical, period)
-    return (both / 2).mean()
+    pooled = [_phase_profile(d, period).mean(dim=0) for d in (horizontal, vertical)]  # (period,)
+    return (_profile_ratio(pooled[0]) + _profile_ratio(pooled[1])) / 2
 
 
 def mean_blockiness(images: Sequence[torch.Tensor], period: int = 8) -> float:
