@@ -10,8 +10,9 @@ The folder is run by :func:`dsgan.inference.folders.run_folder`: decoding in loa
 processes (on a CPU the bicubic downscale too; a GPU receives 8-bit HR images and downscales
 them itself), G on the device with its output made 8-bit there, PNG encoding in writer threads,
 overlapping the model's compute; under ``torchrun`` each rank takes every ``world_size``-th file.
-An HR output that would equal its input file (an 8-bit RGB PNG already a multiple of the scale) is copied, not
-re-encoded. With ``generator=None`` the LR images are plain bicubic (the baseline pairs).
+An HR output that would equal its input file (an 8-bit RGB PNG already a multiple of the scale)
+is copied, not re-encoded. With ``generator=None`` the LR images are plain bicubic (the baseline
+pairs).
 """
 
 from __future__ import annotations
@@ -113,9 +114,10 @@ class _Decoder:
     parallel part), else the HR (3, H, W) cropped to the scale, for the device to downscale:
     uint8 for 8-bit files (a quarter of float32's bytes to move), float32 in [0, 1] for 16-bit
     ones and for layout ``tdsr`` (its HR is a downscale already). ``hr_u8``: the HR output's
-    pixels, an (H, W, 3) uint8 tensor (the loader would turn an array into one), or None where it needs none: layout ``lr``, or the HR output equals the
-    input file's pixels (sdsr, no crop, a plain 8-bit RGB PNG), which is then copied instead of
-    re-encoded (PNG encoding of the HR image is most of a CPU degrade's cost)."""
+    pixels, an (H, W, 3) uint8 tensor (the loader would turn an array into one), or None where it
+    needs none: layout ``lr``, or the HR output equals the input file's pixels (sdsr, no crop, a
+    plain 8-bit RGB PNG), which is then copied instead of re-encoded (PNG encoding of the HR image
+    is most of a CPU degrade's cost)."""
 
     opts: DegradeOptions
     resize: bool

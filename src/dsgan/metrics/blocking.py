@@ -33,22 +33,19 @@ def _phase_profile(diff: torch.Tensor, period: int) -> torch.Tensor:
 
 
 def _profile_ratio(profile: torch.Tensor) -> torch.Tensor:
-    """(..., period) mean steps per phase -> (...,) the strongest phase over the others' mean."""
-    period = profile.shape[-1]
-    top = profile.max(dim=-1).values
-    others = (profile.sum(dim=-1) - top) / (period - 1)
+    """(period,) mean steps per phase -> 0-d: the strongest phase over the others' mean."""
+    top = profile.max()
+    others = (profile.sum() - top) / (profile.shape[-1] - 1)
     return (top + _EPS) / (others + _EPS)
 
 
-def _phase_ratios(diff: torch.Tensor, period: int) -> torch.Tensor:
-    """diff: (..., lines, L) absolute steps -> (...,) the strongest phase's mean step over the
-    other phases' mean (no host sync)."""
-    return _profile_ratio(_phase_profile(diff, period))
-
-
-def _phase_ratio(diff: torch.Tensor, period: int) -> float:
-    """diff: (N, L) absolute steps, ``diff[:, i]`` between pixels i and i+1 of N lines."""
-    return float(_phase_ratios(diff, period))
+def _pooled_blockiness(y: torch.Tensor, period: int) -> torch.Tensor:
+    """y: (N, H, W) luma -> 0-d: per direction, the per-phase mean steps of all N images pooled,
+    then the ratio; the two directions averaged (no host sync)."""
+    horizontal = (y[..., 1:] - y[..., :-1]).abs()  # (N, H, W-1)
+    vertical = (y[:, 1:] - y[:, :-1]).abs().transpose(-1, -2)  # (N, W, H-1)
+    ratios = [_profile_ratio(_phase_profile(d, period).mean(dim=0)) for d in (horizontal, vertical)]
+    return (ratios[0] + ratios[1]) / 2
 
 
 def min_side(period: int) -> int:
@@ -73,10 +70,7 @@ def blockiness(image: torch.Tensor, period: int = 8) -> float:
         raise ValueError(f"expected a (3, H, W) RGB image, got {tuple(image.shape)}")
     if min(image.shape[-2:]) < min_side(period):
         raise ValueError(f"image {tuple(image.shape)} is too small for period {period}")
-    y = rgb_to_y(image.detach().double())[0]  # (H, W)
-    horizontal = (y[:, 1:] - y[:, :-1]).abs()  # (H, W-1)
-    vertical = (y[1:] - y[:-1]).abs().T  # (W, H-1)
-    return (_phase_ratio(horizontal, period) + _phase_ratio(vertical, period)) / 2
+    return float(_pooled_blockiness(rgb_to_y(image.detach().double()), period))  # (1, H, W)
 
 
 def batch_blockiness(images: torch.Tensor, period: int = 8) -> torch.Tensor:
@@ -93,12 +87,7 @@ def batch_blockiness(images: torch.Tensor, period: int = 8) -> torch.Tensor:
         raise ValueError(f"expected an (N, 3, H, W) batch, got {tuple(images.shape)}")
     if min(images.shape[-2:]) < min_side(period):
         raise ValueError(f"images {tuple(images.shape)} are too small for period {period}")
-    x = images.float()
-    y = (16.0 + 65.481 * x[:, 0] + 128.553 * x[:, 1] + 24.966 * x[:, 2]) / 255.0  # as rgb_to_y
-    horizontal = (y[..., 1:] - y[..., :-1]).abs()  # (N, H, W-1)
-    vertical = (y[:, 1:] - y[:, :-1]).abs().transpose(-1, -2)  # (N, W, H-1)
-    pooled = [_phase_profile(d, period).mean(dim=0) for d in (horizontal, vertical)]  # (period,)
-    return (_profile_ratio(pooled[0]) + _profile_ratio(pooled[1])) / 2
+    return _pooled_blockiness(rgb_to_y(images.float())[:, 0], period)  # (N, H, W)
 
 
 def mean_blockiness(images: Sequence[torch.Tensor], period: int = 8) -> float:

@@ -31,9 +31,10 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
 
 
 def rgb_to_y(image: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) RGB in [0, 1] -> (1, H, W) BT.601 luma in [16/255, 235/255] (MATLAB rgb2ycbcr)."""
-    r, g, b = image[0], image[1], image[2]
-    return ((16.0 + 65.481 * r + 128.553 * g + 24.966 * b) / 255.0)[None]
+    """(..., 3, H, W) RGB in [0, 1] -> (..., 1, H, W) BT.601 luma in [16/255, 235/255] (MATLAB
+    rgb2ycbcr); a batch (N, 3, H, W) gives (N, 1, H, W)."""
+    r, g, b = image[..., 0, :, :], image[..., 1, :, :], image[..., 2, :, :]
+    return ((16.0 + 65.481 * r + 128.553 * g + 24.966 * b) / 255.0).unsqueeze(-3)
 
 
 def prepare(image: torch.Tensor, y_channel: bool = False, crop_border: int = 0) -> torch.Tensor:
