@@ -114,3 +114,23 @@ def test_batch_blockiness_pools_the_batch_before_the_ratio() -> None:
     assert pooled > float(batch_blockiness(textured))  # the flat crop's steps still count
     with pytest.raises(ValueError):
         batch_blockiness(x[0])
+
+
+def test_batch_blockiness_pools_grids_at_different_offsets() -> None:
+    """Random crops of JPEG images (and flips of them) put each crop's grid at its own phase:
+    the batch must pool grid with grid, not average the grid away."""
+    from dsgan.metrics.blocking import batch_blockiness
+
+    coded = jpeg(texture(3, 96, 96), 20)
+    crops = [coded[:, y : y + 32, x : x + 32] for y, x in ((0, 0), (3, 5), (6, 1), (1, 7), (2, 2))]
+    crops.append(crops[1].flip(-1))
+    batch = torch.stack(crops)
+    each = [blockiness(c) for c in crops]
+    assert min(each) > 1.3  # every crop shows the grid on its own
+    pooled = float(batch_blockiness(batch))
+    assert pooled > 0.8 * min(each)
+    # the same crops all on one phase (as G's coded batch is): about the same reading
+    aligned = torch.stack([coded[:, 8 * i : 8 * i + 32, 8:40] for i in range(6)])
+    assert pooled == pytest.approx(float(batch_blockiness(aligned)), rel=0.3)
+    # and an uncoded batch stays near 1
+    assert float(batch_blockiness(torch.stack([texture(s, 32, 32) for s in range(6)]))) < 1.3

@@ -39,12 +39,28 @@ def _profile_ratio(profile: torch.Tensor) -> torch.Tensor:
     return (top + _EPS) / (others + _EPS)
 
 
+def _aligned(profiles: torch.Tensor) -> torch.Tensor:
+    """(N, period) per-image profiles, each rotated so that its strongest phase comes first.
+
+    Each image's grid may lie at its own phase (random crops of JPEG images, flips and rotations
+    of them): pooled as they are, the grid's steps of one image would fall on the inside-block
+    phases of another and the batch would read about 1 however blocky its images are."""
+    period = profiles.shape[-1]
+    start = profiles.argmax(dim=-1, keepdim=True)  # (N, 1)
+    index = (torch.arange(period, device=profiles.device) + start) % period
+    return profiles.gather(-1, index)
+
+
 def _pooled_blockiness(y: torch.Tensor, period: int) -> torch.Tensor:
-    """y: (N, H, W) luma -> 0-d: per direction, the per-phase mean steps of all N images pooled,
-    then the ratio; the two directions averaged (no host sync)."""
+    """y: (N, H, W) luma -> 0-d: per direction, each image's per-phase mean steps aligned on its
+    strongest phase, pooled over the N images, then the ratio; the two directions averaged (no
+    host sync)."""
     horizontal = (y[..., 1:] - y[..., :-1]).abs()  # (N, H, W-1)
     vertical = (y[:, 1:] - y[:, :-1]).abs().transpose(-1, -2)  # (N, W, H-1)
-    ratios = [_profile_ratio(_phase_profile(d, period).mean(dim=0)) for d in (horizontal, vertical)]
+    ratios = [
+        _profile_ratio(_aligned(_phase_profile(d, period)).mean(dim=0))
+        for d in (horizontal, vertical)
+    ]
     return (ratios[0] + ratios[1]) / 2
 
 
@@ -80,8 +96,10 @@ def batch_blockiness(images: torch.Tensor, period: int = 8) -> torch.Tensor:
 
     Pooled, not a mean of per-image :func:`blockiness`: a small crop that is flat inside every
     block (sky after JPEG q30) has a near-zero denominator and a per-image ratio in the hundreds,
-    which would swamp a batch mean; pooled, it adds its few steps to both sides of the ratio. A
-    batch of one image equals :func:`blockiness` of it.
+    which would swamp a batch mean; pooled, it adds its few steps to both sides of the ratio. Each
+    image's profile is first aligned on its own strongest phase, so crops whose grids lie at
+    different offsets (random crops of real JPEG images) pool grid with grid. A batch of one
+    image equals :func:`blockiness` of it.
     """
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"expected an (N, 3, H, W) batch, got {tuple(images.shape)}")
