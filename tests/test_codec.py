@@ -457,3 +457,28 @@ def test_block_term_pulls_the_quality_toward_the_real_blockiness(
     t_off = tiny_dsgan(over)  # w_block 0: the same D-less slope is zero
     t_off.loss.adv.generator = t.loss.adv.generator
     assert float(t_off._quality_slope(pre, hp(real), hp, (0, 0), block_target=target)) == 0.0
+
+
+def test_logged_change_is_g_before_the_codec(tiny_dsgan) -> None:
+    """``diag/change``: how much G changes its input before the codec. A G that starts as the
+    identity (zero-initialised residual, no noise) changes nothing at the first step, while its
+    coded output does differ from the input; a noisy G's change is its noise."""
+    over = {"model.output": "residual", "model.noise_channels": 0, "model.codec": "jpeg"}
+    t = tiny_dsgan({**over, "iterations": 1, "log_every": 1, "data.crop": 20})
+    t.train()
+    (row,) = [json.loads(line) for line in (t.run.root / "metrics.jsonl").read_text().splitlines()]
+    assert row["diag/change"] == 0.0, row["diag/change"]
+    assert row["diag/block_fake"] > 0  # the codec ran on the output that D saw
+    noisy = tiny_dsgan(
+        {
+            "model.output": "residual",
+            "model.noise_channels": 3,
+            "model.signal_noise": True,
+            "iterations": 1,
+            "log_every": 1,
+        }
+    )
+    noisy.train()
+    rows = [json.loads(line) for line in (noisy.run.root / "metrics.jsonl").read_text().splitlines()]
+    # the sensor stage starts at one grey level of noise at mid-grey: a mean |change| near 0.8
+    assert 0.2 < rows[0]["diag/change"] < 3.0, rows[0]["diag/change"]
