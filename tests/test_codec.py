@@ -479,6 +479,8 @@ def test_logged_change_is_g_before_the_codec(tiny_dsgan) -> None:
         }
     )
     noisy.train()
-    rows = [json.loads(line) for line in (noisy.run.root / "metrics.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (noisy.run.root / "metrics.jsonl").read_text().splitlines()
+    ]
     # the sensor stage starts at one grey level of noise at mid-grey: a mean |change| near 0.8
     assert 0.2 < rows[0]["diag/change"] < 3.0, rows[0]["diag/change"]
