@@ -122,8 +122,8 @@ class LossConfig(StrictModel):
         description="weight of a block-grid term in the learned JPEG quality's update (model.codec"
         " jpeg): the squared difference between the blockiness of G's coded batch and of the real"
         " batch is added to the adversarial loss whose finite-difference slope sets the quality,"
-        " so the quality cannot drift where D does not see the blocks; 0 = off (not yet measured"
-        " in the quality benchmark)",
+        " so the quality cannot drift where D does not see the blocks; 0 = off (measured on"
+        " unpaired noise + JPEG: it slowed the quality's drift, SR gained nothing; docs/RESULTS.md)",
     )
     color_mean: bool = Field(
         False,
