@@ -23,10 +23,12 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from benchlib import ROOT, write_result
 from dsgan.checkpoints.load import load_generator, resolve_source
+from dsgan.data.sampling import random_crop
 from dsgan.io.images import list_images, load_image
 from dsgan.metrics.blocking import batch_blockiness
 from dsgan.models.codec import jpeg_round_trip
@@ -39,19 +41,13 @@ QUALITIES = (90, 75, 60, 45, 30, 20)
 def random_crops(images: list[torch.Tensor], size: int, n: int, g: torch.Generator) -> torch.Tensor:
     """(n, 3, size, size) crops at random positions of random images (as training draws them)."""
     out = []
-    for _ in range(n):
-        im = images[int(torch.randint(len(images), (1,), generator=g))]
-        h, w = im.shape[-2:]
-        y = int(torch.randint(h - size + 1, (1,), generator=g))
-        x = int(torch.randint(w - size + 1, (1,), generator=g))
-        out.append(im[:, y : y + size, x : x + size])
+    for _ in range(n):  # an image, then its crop: the draws in this order
+        out.append(random_crop(images[int(torch.randint(len(images), (1,), generator=g))], size, g))
     return torch.stack(out)
 
 
 def load_raw(run: Path) -> torch.nn.Module:
     """G's own weights from a checkpoint that also holds their moving average (``g_ema.*``)."""
-    from safetensors import safe_open
-
     path = resolve_source(run)
     with safe_open(str(path), "pt") as fh:
         meta = fh.metadata()
@@ -100,7 +96,9 @@ def measure(run: Path, lr_batches: list[torch.Tensor], raw: bool) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("runs", type=Path, nargs="+", help="dsgan train run directories")
+    p.add_argument(
+        "runs", type=Path, nargs="+", help="dsgan train run directories or checkpoint files"
+    )
     p.add_argument("--hr", type=Path, required=True, help="G's clean HR photos")
     p.add_argument("--lr", type=Path, required=True, help="the real LR photos")
     p.add_argument("--crop", type=int, default=32, help="LR crop side (training's)")

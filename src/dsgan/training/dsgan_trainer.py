@@ -389,9 +389,9 @@ class DSGANTrainer(TrainLoop):
         out.update(stage_values(self.g))
         with torch.no_grad():
             out["diag/rgb_shift"] = (xd32.mean((2, 3)) - xb.mean((2, 3))).abs().mean() * 255
-            # how much G changes its input before any codec (noise included), grey levels: an
-            # unpaired run that drove its JPEG quality low had made 3x a same-domain run's change
-            # (docs/RESULTS.md, "A sampled codec gate"), hidden by the codec in its output
+            # how much G changes its input before any codec (noise included), grey levels: the
+            # unpaired runs whose codec was fully on made twice a blend run's change and drove
+            # the quality low to code it away (docs/RESULTS.md, "A sampled codec gate")
             out["diag/change"] = (pre.detach().float() - xb).abs().mean() * 255
             if block_real is not None:  # the block grid D should see: G's against the real
                 out["diag/block_fake"] = batch_blockiness(xd32)
