@@ -227,6 +227,19 @@ def test_stage_options_are_checked() -> None:
         load_config(DSGANConfig, base=load_preset("camera"), overrides={"model.output": "sigmoid"})
     with pytest.raises(UserError, match="radius"):
         load_config(DSGANConfig, overrides={"model.blur": 1})
+    with pytest.raises(UserError, match="network_noise false"):
+        load_config(
+            DSGANConfig,
+            overrides={
+                "model.noise_channels": 3,
+                "model.output": "residual",
+                "model.network_noise": False,
+            },
+        )
+    stages_only = load_config(
+        DSGANConfig, base=load_preset("camera"), overrides={"model.network_noise": False}
+    )
+    assert not stages_only.model.network_noise and stages_only.model.signal_noise
     # no codec, nothing to gate: --codec none works over the camera preset
     cfg = load_config(DSGANConfig, base=load_preset("camera"), overrides={"model.codec": "none"})
     assert cfg.model.codec == "none" and not cfg.model.codec_gate

@@ -18,6 +18,7 @@ from torch.special import ndtr
 from dsgan.cli.main import main
 from dsgan.io.images import list_images, load_image, save_image
 from dsgan.metrics import degradation as deg
+from dsgan.metrics.inspect_report import learned_rows
 from dsgan.models.dsgan import Generator
 
 
@@ -210,6 +211,13 @@ def test_learned_stages_of_a_physical_generator() -> None:
     assert torch.allclose(corr, torch.tensor([[1, s, 0], [s, 1, 0], [0, 0, 1]]), atol=1e-6)
     assert st["receptive_field"] == 2 * g.receptive_radius + 1 == 2 * (2 + 16 + 4) + 1
     assert st["output"] == "residual" and st["noise_channels"] == 3
+    assert (
+        st["network_noise"]
+        and "stages only" not in dict(learned_rows({"learned": st}))["output, noise channels"]
+    )
+    g.network_noise = False  # what the report says of a G whose network draws no noise
+    row = dict(learned_rows({"learned": deg.learned_stages(g, [0.5])}))["output, noise channels"]
+    assert row == "residual, 3 (stages only)"
 
 
 def test_learned_stages_of_a_plain_generator_are_null() -> None:

@@ -12,7 +12,7 @@ import torch
 from dsgan.checkpoints.authors import load_authors_checkpoint
 from dsgan.errors import UserError
 from dsgan.models import Discriminator, Generator
-from dsgan.models.dsgan import block_phase
+from dsgan.models.dsgan import block_phase, generator_from_config
 
 
 def n_params(net: torch.nn.Module) -> int:
@@ -110,6 +110,39 @@ def test_noise_injection_adds_scaled_white_noise():
         Generator(noise_channels=0, output="residual", noise_injection=True)
     with pytest.raises(ValueError, match="noise_injection"):
         Generator(noise_channels=3, output="sigmoid", noise_injection=True)
+
+
+def test_network_noise_false_leaves_the_noise_to_the_sensor():
+    """With ``network_noise=False`` the network takes no noise channels: the noise reaches the
+    output only through the sensor stage (its first 3 channels), so channels the sensor does not
+    use change nothing, while the network still sees (and can shape) the sensor's noisy image."""
+    torch.manual_seed(0)
+    kw = {"output": "residual", "noise_channels": 5, "signal_noise": True}
+    stages_only = Generator(2, 8, network_noise=False, **kw)
+    full = Generator(2, 8, **kw)
+    assert stages_only.block_input[0].in_channels == 3
+    assert full.block_input[0].in_channels == 8
+    x, n = torch.rand(1, 3, 16, 16), torch.randn(1, 5, 16, 16)
+    other = n.clone()
+    other[:, 3:] = torch.randn(1, 2, 16, 16)  # the channels only the network could read
+    moved = n.clone()
+    moved[:, :3] = torch.randn(1, 3, 16, 16)  # the sensor's draw
+    with torch.no_grad():
+        for g in (stages_only, full):
+            torch.nn.init.normal_(g.block_output.weight, std=0.05)
+        assert torch.equal(stages_only(x, n), stages_only(x, other))
+        assert (full(x, n) - full(x, other)).abs().max() > 1e-3  # the default reads them
+        assert (stages_only(x, n) - stages_only(x, moved)).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="network_noise"):
+        Generator(output="residual", noise_channels=3, network_noise=False)
+    # what a checkpoint stores rebuilds it: same keys and shapes, old configs default to True
+    rebuilt = generator_from_config(
+        {"n_res_blocks": 2, "channels": 8, "network_noise": False, **kw}
+    )
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
+        k: v.shape for k, v in stages_only.state_dict().items()
+    }
+    assert generator_from_config({"n_res_blocks": 2, "channels": 8, **kw}).network_noise
 
 
 def test_receptive_radius_bounds_the_dependence():

@@ -46,7 +46,9 @@ class ModelConfig(StrictModel):
     g follows the difference of G's adversarial loss between coded and uncoded outputs; not yet
     measured in the quality benchmark); ``blur``: radius of a learned Gaussian blur of G's input
     (0 = off); ``signal_noise``: learned signal-dependent, channel-correlated noise before G's
-    network (``models/stages.py``), starting at ``noise_start`` grey levels."""
+    network (``models/stages.py``), starting at ``noise_start`` grey levels; ``network_noise``:
+    the residual network also sees the noise channels (True); False leaves them to the physical
+    stages, so the network shapes the sensor's noise but cannot make its own."""
 
     n_res_blocks: int = Field(8, ge=1)
     channels: int = Field(64, ge=8)
@@ -61,6 +63,12 @@ class ModelConfig(StrictModel):
     blur: int = Field(0, ge=0, le=9)
     signal_noise: bool = False
     noise_start: float = Field(1.0, gt=0, le=64)
+    network_noise: bool = Field(
+        True,
+        description="the residual network takes the noise channels as input; false: only the"
+        " physical stages (model.signal_noise, model.noise_injection) draw noise, which the network"
+        " can shape but not make (not yet measured)",
+    )
     d_channels: int = Field(64, ge=8)
 
     @model_validator(mode="before")
@@ -84,6 +92,11 @@ class ModelConfig(StrictModel):
                 "model.signal_noise (on in the default preset, camera) needs "
                 "model.noise_channels >= 3 and model.output residual or highpass; for the "
                 "paper's networks use --preset paper, or set model.signal_noise false"
+            )
+        if not self.network_noise and not (self.signal_noise or self.noise_injection):
+            raise ValueError(
+                "model.network_noise false leaves the noise channels to the physical stages: it "
+                "needs model.signal_noise or model.noise_injection"
             )
         if self.blur == 1:
             raise ValueError(

@@ -257,6 +257,7 @@ def learned_stages(g: torch.nn.Module, levels: Sequence[float]) -> dict[str, Any
     return {
         "output": getattr(g, "output", None),
         "noise_channels": int(getattr(g, "noise_channels", 0)),
+        "network_noise": bool(getattr(g, "network_noise", True)),
         "receptive_field": 2 * radius + 1,
         "blur_sigma": float(blur.sigma) if blur is not None else None,
         "blur_radius": int(blur.radius) if blur is not None else None,

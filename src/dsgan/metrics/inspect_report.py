@@ -31,7 +31,11 @@ def learned_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     le = result["learned"]
     corr = le["sensor_correlation"]
     rows = [
-        ("output, noise channels", f"{le['output']}, {le['noise_channels']}"),
+        (
+            "output, noise channels",
+            f"{le['output']}, {le['noise_channels']}"
+            + ("" if le.get("network_noise", True) else " (stages only)"),
+        ),
         ("receptive field", f"{le['receptive_field']} px"),
         ("blur sigma", "n/a" if le["blur_sigma"] is None else f"{le['blur_sigma']:.3g} px"),
         ("sensor noise std r / g / b", "n/a"),

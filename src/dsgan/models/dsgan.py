@@ -73,6 +73,10 @@ class Generator(nn.Module):
             With ``noise_injection`` too, both use the same draw.
         noise_start: the sensor's initial noise std in grey levels (0..255), half shot noise at
             mid-grey, half read noise.
+        network_noise: the residual network also takes the noise channels as input (True, as
+            the noise input always did). False: only the physical stages draw from them (the
+            sensor, the injection), so the network can shape their noise but not make noise of
+            its own; needs ``signal_noise`` or ``noise_injection``.
 
     Order, as in a camera: blur -> sensor noise -> residual network -> JPEG.
 
@@ -95,6 +99,7 @@ class Generator(nn.Module):
         blur: int = 0,
         signal_noise: bool = False,
         noise_start: float = 1.0,
+        network_noise: bool = True,
     ) -> None:
         super().__init__()
         if output not in ("sigmoid", "residual", "highpass"):
@@ -103,10 +108,13 @@ class Generator(nn.Module):
             raise ValueError("noise_injection needs noise_channels >= 3 and a non-sigmoid output")
         if signal_noise and (noise_channels < 3 or output == "sigmoid"):
             raise ValueError("signal_noise needs noise_channels >= 3 and a non-sigmoid output")
+        if not network_noise and not (signal_noise or noise_injection):
+            raise ValueError("network_noise=False needs signal_noise or noise_injection")
         self.output = output
         self.noise_channels = noise_channels
         self.block_period = block_period
-        extra = noise_channels + (2 if block_period else 0)
+        self.network_noise = network_noise
+        extra = (noise_channels if network_noise else 0) + (2 if block_period else 0)
         self.block_input = nn.Sequential(
             nn.Conv2d(3 + extra, channels, kernel_size=3, padding=1), nn.PReLU()
         )
@@ -156,7 +164,7 @@ class Generator(nn.Module):
         if self.sensor is not None:
             x = self.sensor(x, noise[:, :3])  # type: ignore[index]
         parts = [x]
-        if self.noise_channels:
+        if self.noise_channels and self.network_noise:
             parts.append(noise.to(x.dtype))  # type: ignore[union-attr]
         if self.block_period:
             if phase is None:
@@ -194,6 +202,7 @@ def generator_from_config(model: dict[str, Any]) -> Generator:
         "blur",
         "signal_noise",
         "noise_start",
+        "network_noise",
     )
     return Generator(**{k: model[k] for k in keys if k in model})
 
