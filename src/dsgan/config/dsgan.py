@@ -43,9 +43,9 @@ class ModelConfig(StrictModel):
     ``codec_gate``: the codec also learns how much of it applies, so it can switch itself off;
     ``codec_gate_mode``: how training applies a learned gate g: ``blend`` (each output is
     ``x + g * (jpeg(x) - x)``) or ``sample`` (each output is coded with probability g, whole, and
-    g follows the difference of G's adversarial loss between coded and uncoded outputs; not yet
-    measured in the quality benchmark); ``blur``: radius of a learned Gaussian blur of G's input
-    (0 = off); ``signal_noise``: learned signal-dependent, channel-correlated noise before G's
+    g follows the difference of G's adversarial loss between coded and uncoded outputs; measured
+    in docs/RESULTS.md, "A sampled codec gate"); ``blur``: radius of a learned Gaussian blur of G's
+    input (0 = off); ``signal_noise``: learned signal-dependent, channel-correlated noise before G's
     network (``models/stages.py``), starting at ``noise_start`` grey levels; ``network_noise``:
     the residual network also sees the noise channels (True); False leaves them to the physical
     stages, so the network shapes the sensor's noise but cannot make its own."""
@@ -67,7 +67,8 @@ class ModelConfig(StrictModel):
         True,
         description="the residual network takes the noise channels as input; false: only the"
         " physical stages (model.signal_noise, model.noise_injection) draw noise, which the network"
-        " can shape but not make (not yet measured)",
+        " can shape but not make (measured: docs/RESULTS.md, 'The noise channels to the stages"
+        " only')",
     )
     d_channels: int = Field(64, ge=8)
 
