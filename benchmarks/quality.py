@@ -45,7 +45,7 @@ from dsgan.metrics.bootstrap import mean_ci, paired_diff_ci
 from qualitylib import (
     BLIND,
     CORRUPTIONS,
-    SUITE,
+    SETS,
     UNPAIRED_SPLITS,
     VARIANTS,
     Budget,
@@ -286,8 +286,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--corruptions",
         nargs="*",
         default=["noise8", "jpeg30"],
-        choices=[*CORRUPTIONS, "suite"],
-        help="corruptions to run (default: the paper's two); suite: " + ", ".join(SUITE),
+        choices=[*CORRUPTIONS, *SETS],
+        help="corruptions to run (default: the paper's two); "
+        + "; ".join(f"{k}: {', '.join(v)}" for k, v in SETS.items()),
     )
     p.add_argument("--modes", nargs="+", default=["same", "unpaired"], choices=["same", "unpaired"])
     p.add_argument(
@@ -346,8 +347,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.sr_seeds < 1:
         p.error("--sr-seeds must be >= 1")
-    if "suite" in args.corruptions:
-        args.corruptions = SUITE
+    for name, members in SETS.items():
+        if name in args.corruptions:
+            i = args.corruptions.index(name)
+            args.corruptions[i : i + 1] = [c for c in members if c not in args.corruptions]
     if not args.corruptions and args.real_world is None:
         p.error("nothing to run: give --corruptions NAME ... or --real-world DIR")
     if args.real_world is not None and not args.real_world.is_dir():
@@ -393,11 +396,12 @@ def main(argv: list[str] | None = None) -> int:
         result["real_world"] = realworld.run_real_world(args.real_world, args, b, work, device)
     result["wall_s"] = time.time() - t0
     paper = args.corruptions == ["noise8", "jpeg30"]
+    named = [f"-{k}" for k, v in SETS.items() if args.corruptions == v]
     subset = (
         ""
         if paper
-        else "-suite"
-        if args.corruptions == SUITE
+        else named[0]
+        if named
         else "-" + "-".join([*args.corruptions, *(["real-world"] if args.real_world else [])])
     )
     if "unpaired" in args.modes and args.unpaired_split != "interleaved":

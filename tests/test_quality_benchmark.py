@@ -314,7 +314,7 @@ def test_suite_summary_averages_seeds_and_checks_the_target(tmp_path: Path, caps
     assert not any(k.startswith("every suite corruption") and ok for k, ok in checks.items())
     full = [
         suite_summary.Row(c, "same", 0, 28.0, 29.0, 28.9, None, "f.json")
-        for c in suite_summary.SUITE
+        for c in suite_summary.SETS["suite"]
     ]
     assert suite_summary.verdict(full)["same"]["checks"]["every suite corruption has a row"]
     # a row beyond the oracle (130%) does not make up for another's shortfall (60%)
@@ -326,6 +326,12 @@ def test_suite_summary_averages_seeds_and_checks_the_target(tmp_path: Path, caps
     assert v["mean_gap"] == pytest.approx(0.95) and v["mean_gap_capped"] == pytest.approx(0.8)
     assert not v["checks"]["mean gap closed >= 85% (rows capped at 100%)"]
     assert "NOT met: mean gap closed >= 85%" in (out / "suite.md").read_text()
+    # the held-out set: its own completeness check and no clean check (it has no clean row)
+    held = [suite_summary.Row("lowlight", "unpaired", 0, 27.0, 28.0, 27.9, None, "h.json")]
+    hv = suite_summary.verdict(held, "heldout")["unpaired"]
+    assert hv["missing"] == ["corr-noise", "blur-jpeg"]
+    assert not any("clean" in k for k in hv["checks"])
+    assert "every heldout corruption has a row (missing: corr-noise, blur-jpeg)" in hv["checks"]
     # the same corruption, mode and seed twice: refused, never chosen silently
     with pytest.raises(SystemExit, match="pass one of them"):
         suite_summary.main([str(seed0), str(seed0)])
@@ -381,6 +387,11 @@ def test_dsgan_set_overrides_every_variant_and_keys_its_own_run(tmp_path: Path) 
     assert job_a["out"] != job_p["out"]  # an ablation never reuses the plain variant's run
     with pytest.raises(SystemExit):
         quality.parse_args([*base, "--dsgan-set", "model.blur"])
+    # named lists expand in place, without repeating a corruption given on its own
+    assert quality.parse_args([*base, "--corruptions", "heldout"]).corruptions == qualitylib.HELDOUT
+    both = quality.parse_args([*base, "--corruptions", "pg", "suite", "heldout"]).corruptions
+    assert both == ["pg", *[c for c in qualitylib.SUITE if c != "pg"], *qualitylib.HELDOUT]
+    assert not set(qualitylib.HELDOUT) & set(qualitylib.SUITE)  # held out: never in the suite
 
 
 @pytest.mark.slow
