@@ -46,6 +46,7 @@ from qualitylib import (
     BLIND,
     CORRUPTIONS,
     SETS,
+    SETS_HELP,
     UNPAIRED_SPLITS,
     VARIANTS,
     Budget,
@@ -287,8 +288,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="*",
         default=["noise8", "jpeg30"],
         choices=[*CORRUPTIONS, *SETS],
-        help="corruptions to run (default: the paper's two); "
-        + "; ".join(f"{k}: {', '.join(v)}" for k, v in SETS.items()),
+        help=f"corruptions to run (default: the paper's two); {SETS_HELP}",
     )
     p.add_argument("--modes", nargs="+", default=["same", "unpaired"], choices=["same", "unpaired"])
     p.add_argument(
@@ -347,10 +347,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.sr_seeds < 1:
         p.error("--sr-seeds must be >= 1")
-    for name, members in SETS.items():
-        if name in args.corruptions:
-            i = args.corruptions.index(name)
-            args.corruptions[i : i + 1] = [c for c in members if c not in args.corruptions]
+    # a named list expands in place; a corruption named twice runs once
+    expanded = [c for name in args.corruptions for c in SETS.get(name, [name])]
+    args.corruptions = list(dict.fromkeys(expanded))
     if not args.corruptions and args.real_world is None:
         p.error("nothing to run: give --corruptions NAME ... or --real-world DIR")
     if args.real_world is not None and not args.real_world.is_dir():

@@ -83,6 +83,7 @@ CORRUPTIONS |= {
 }
 HELDOUT = ["corr-noise", "lowlight", "blur-jpeg"]
 SETS = {"suite": SUITE, "heldout": HELDOUT}  # named lists for --corruptions and suite_summary
+SETS_HELP = "; ".join(f"{k}: {', '.join(v)}" for k, v in SETS.items())  # for --help texts
 
 
 def preset_variant(name: str) -> dict[str, Any]:

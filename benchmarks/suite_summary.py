@@ -37,7 +37,7 @@ from typing import Any
 
 from benchlib import ROOT, git_commit
 from dsgan.metrics.bootstrap import paired_diff_ci
-from qualitylib import MIN_GAP_DB, SETS, gap_closed
+from qualitylib import MIN_GAP_DB, SETS, SETS_HELP, gap_closed
 
 TARGET_MEAN, TARGET_EACH, CLEAN_LOSS_DB, SEEDS = 0.85, 0.60, 0.05, 2
 
@@ -236,8 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "--suite",
         default="suite",
         choices=list(SETS),
-        help="the corruptions that must all have a row: "
-        + "; ".join(f"{k}: {', '.join(v)}" for k, v in SETS.items()),
+        help=f"the corruptions that must all have a row: {SETS_HELP}",
     )
     p.add_argument("--name", help="write benchmarks/results/NAME.md and .json")
     p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")

@@ -391,6 +391,8 @@ def test_dsgan_set_overrides_every_variant_and_keys_its_own_run(tmp_path: Path) 
     assert quality.parse_args([*base, "--corruptions", "heldout"]).corruptions == qualitylib.HELDOUT
     both = quality.parse_args([*base, "--corruptions", "pg", "suite", "heldout"]).corruptions
     assert both == ["pg", *[c for c in qualitylib.SUITE if c != "pg"], *qualitylib.HELDOUT]
+    twice = quality.parse_args([*base, "--corruptions", "heldout", "lowlight", "heldout"])
+    assert twice.corruptions == qualitylib.HELDOUT  # a corruption named twice runs once
     assert not set(qualitylib.HELDOUT) & set(qualitylib.SUITE)  # held out: never in the suite
 
 
