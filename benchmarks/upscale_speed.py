@@ -12,7 +12,15 @@ Paths, each timed on the same images in interleaved rounds (median of the rounds
   ``--tile-batch 4`` where it helps; same tile and padding.
 
 Each path's output is compared with the reference's on the first image (float, before 8-bit
-rounding): fp32 paths must agree to float noise, bf16 is reported as it is.
+rounding, and the share of 8-bit values that differ): fp32 paths must agree to float noise, bf16
+is reported as it is.
+
+The same run also measures how close the reference already is to what this machine can do: the
+model's multiply-adds per round are counted exactly (forward hooks on every convolution, over the
+reference's own tiles), each path's rate is given in GFLOP/s, and the best rate of two large,
+well-shaped kernels (a matrix product and a wide 3x3 convolution, fp32 and bf16) is measured
+before and after the rounds as a practical peak. ``fp32 bound`` = fp32 peak / reference rate:
+the most any fp32 path could gain without doing less arithmetic.
 
     python benchmarks/upscale_speed.py                       # CPU default (~5 min here)
     python benchmarks/upscale_speed.py --device cuda --size 512 --tile 256 --images 8
@@ -31,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from benchlib import ROOT, git_commit, machine
@@ -62,6 +71,53 @@ def reference_tiles(model: RRDBNet, img: torch.Tensor, tile: int, pad: int) -> t
                 :, :, oy : oy + (y1 - y0) * s, ox : ox + (x1 - x0) * s
             ]
     return out.clamp_(0, 1)
+
+
+def count_conv_flops(model: torch.nn.Module, img: torch.Tensor, tile: int, pad: int) -> int:
+    """Floating-point operations (2 per multiply-add) of all convolutions in one
+    :func:`reference_tiles` pass over ``img`` (1, 3, h, w); bias adds and activations ignored."""
+    total = 0
+
+    def hook(mod: torch.nn.Conv2d, _inp: Any, out: torch.Tensor) -> None:
+        nonlocal total
+        k = mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
+        total += 2 * out.numel() * k
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if type(m) is torch.nn.Conv2d]
+    try:
+        reference_tiles(model, img, tile, pad)
+    finally:
+        for h in handles:
+            h.remove()
+    return total
+
+
+def peak_gflops(kind: str, dtype: torch.dtype, dev: torch.device, seconds: float = 3.0) -> float:
+    """Best rate (GFLOP/s) over about ``seconds`` of repeats of a large, well-shaped kernel in
+    ``dtype``: ``gemm``, a 2048 x 2048 matrix product, or ``conv``, a 3x3 convolution of 128 to
+    128 channels on 128 x 128 pixels (oneDNN's favourite case; RRDBNet's own convs are smaller).
+    The practical peak the model's convolutions are measured against."""
+    g = torch.Generator(device="cpu").manual_seed(0)
+    if kind == "gemm":
+        a, b = (torch.randn(2048, 2048, generator=g).to(dev, dtype) for _ in range(2))
+        flops, fn = 2 * 2048**3, lambda: torch.mm(a, b)
+    else:
+        x = torch.randn(1, 128, 128, 128, generator=g).to(dev, dtype)
+        w = torch.randn(128, 128, 3, 3, generator=g).to(dev, dtype)
+        flops, fn = 2 * 128 * 128 * 9 * 128 * 128, lambda: F.conv2d(x, w, padding=1)
+    with torch.no_grad():
+        fn()  # warm-up
+        best = float("inf")
+        t_end = time.perf_counter() + seconds
+        while time.perf_counter() < t_end:
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            fn()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - t0)
+    return flops / best / 1e9
 
 
 def write_images(folder: Path, n: int, size: int, seed: int) -> None:
@@ -155,6 +211,13 @@ def main() -> int:
     times: dict[str, list[float]] = {k: [] for k in paths}
     for run in paths.values():  # warm-up (one-time allocations, ORT's first run)
         run(work / "warm")
+    with torch.no_grad():
+        flops = sum(
+            count_conv_flops(model, load_image(f).unsqueeze(0).to(dev), args.tile, args.tile_pad)
+            for f in files
+        )
+    kernels = [(k, dt) for k in ("gemm", "conv") for dt in (torch.float32, torch.bfloat16)]
+    peaks = {kd: [peak_gflops(*kd, dev)] for kd in kernels}
     for _ in range(args.rounds):
         for name, run in paths.items():
             if dev.type == "cuda":
@@ -164,6 +227,13 @@ def main() -> int:
             if dev.type == "cuda":
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - t0)
+    for kd in kernels:  # again after the rounds: the best of the two (clock, neighbours)
+        peaks[kd].append(peak_gflops(*kd, dev))
+    kernel_rates = {f"{k} {str(dt).removeprefix('torch.')}": max(v) for (k, dt), v in peaks.items()}
+    peak = {
+        dt: max(v for k, v in kernel_rates.items() if k.endswith(dt))
+        for dt in ("float32", "bfloat16")
+    }
     # agreement with the reference on the first image, in float
     img = load_image(files[0]).unsqueeze(0).to(dev)
     ref = reference_tiles(model, img, args.tile, args.tile_pad).cpu()
@@ -193,7 +263,7 @@ def main() -> int:
     rows = []
     for name in paths:
         med = statistics.median(times[name])
-        diff = float((outs[name].cpu() - ref).abs().max()) if name in outs else 0.0
+        out = outs[name].cpu() if name in outs else ref
         rows.append(
             {
                 "path": name,
@@ -201,7 +271,12 @@ def main() -> int:
                 "seconds": times[name],
                 "mp_per_s": mp / med,
                 "vs_reference": ref_med / med,
-                "max_abs_diff_vs_reference": diff,
+                "max_abs_diff_vs_reference": float((out - ref).abs().max()),
+                "mean_abs_diff_vs_reference": float((out - ref).abs().mean()),
+                "share_8bit_values_differing": float(
+                    ((out * 255).round() != (ref * 255).round()).float().mean()
+                ),
+                "gflops_per_s": flops / med / 1e9,
             }
         )
     summary = {
@@ -216,6 +291,10 @@ def main() -> int:
         "machine": machine(dev),
         "settings": {k: v for k, v in vars(args).items() if k != "results"} | {"results": None},
         "output_megapixels_per_round": mp,
+        "conv_flops_per_round": flops,
+        "kernel_gflops_per_s": kernel_rates,
+        "peak_gflops_per_s": peak,
+        "fp32_bound_vs_reference": peak["float32"] / rows[0]["gflops_per_s"],
         "rows": rows,
     }
     name = args.name or f"upscale-speed-{dev.type}"
@@ -231,13 +310,25 @@ def main() -> int:
         f"{args.size}x{args.size}, tile {args.tile}, context {args.tile_pad}; PNG in and out; "
         f"median of {args.rounds} interleaved rounds",
         "",
-        "| path | output MP/s | vs reference | max abs diff vs reference (float, 0..1) |",
-        "|---|---|---|---|",
+        f"- convolutions: {flops / 1e9:.2f} GFLOP per round (counted over the reference's tiles); "
+        "practical peak, the best of a 2048x2048 matrix product and a 128->128-channel 3x3 "
+        "convolution on 128x128 pixels: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in kernel_rates.items())
+        + " GFLOP/s",
+        f"- the reference runs at {rows[0]['gflops_per_s'] / peak['float32']:.0%} of the fp32 "
+        f"peak, end to end: **fp32 bound {summary['fp32_bound_vs_reference']:.2f}x** (the most an "
+        "fp32 path can gain without doing less arithmetic)",
+        "",
+        "| path | output MP/s | vs reference | GFLOP/s | max abs diff (float, 0..1) "
+        "| mean abs diff | 8-bit values differing |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['path']} | {r['mp_per_s']:.4f} | {r['vs_reference']:.2f}x "
-            f"| {r['max_abs_diff_vs_reference']:.1e} |"
+            f"| {r['gflops_per_s']:.0f} | {r['max_abs_diff_vs_reference']:.1e} "
+            f"| {r['mean_abs_diff_vs_reference']:.1e} "
+            f"| {r['share_8bit_values_differing']:.2%} |"
         )
     (args.results / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
