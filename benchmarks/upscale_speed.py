@@ -8,8 +8,11 @@ Paths, each timed on the same images in interleaved rounds (median of the rounds
   kept (Real-ESRGAN's ``RealESRGANer.tile_process``, re-implemented from its description), the
   same RRDBNet and the same image IO;
 * ``dsgan upscale`` (:func:`dsgan.inference.upscale.upscale_folder`) with PyTorch fp32, with
-  ``--channels-last``, with ``--amp bf16``, and with ``--backend onnxruntime``, each also with
-  ``--tile-batch 4`` where it helps; same tile and padding.
+  ``--channels-last``, with ``--amp bf16`` (bf16 trunk, :mod:`dsgan.inference.precision`), and
+  with ``--backend onnxruntime``, each also with ``--tile-batch 4`` where it helps; same tile and
+  padding;
+* for comparison, the same runner with the whole network under bf16 autocast (what ``--amp
+  bf16`` did before the trunk-only policy).
 
 Each path's output is compared with the reference's on the first image (float, before 8-bit
 rounding, and the share of 8-bit values that differ): fp32 paths must agree to float noise, bf16
@@ -71,6 +74,19 @@ def reference_tiles(model: RRDBNet, img: torch.Tensor, tile: int, pad: int) -> t
                 :, :, oy : oy + (y1 - y0) * s, ox : ox + (x1 - x0) * s
             ]
     return out.clamp_(0, 1)
+
+
+class AutocastRRDB(torch.nn.Module):
+    """``net`` run entirely under bf16 autocast (what ``dsgan upscale --amp bf16`` did before it
+    kept all but the trunk in float32, :mod:`dsgan.inference.precision`), for comparison."""
+
+    def __init__(self, net: RRDBNet) -> None:
+        super().__init__()
+        self.net, self.scale, self.unshuffle = net, net.scale, net.unshuffle
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, torch.bfloat16):
+            return self.net(x).float()
 
 
 def count_conv_flops(model: torch.nn.Module, img: torch.Tensor, tile: int, pad: int) -> int:
@@ -172,6 +188,7 @@ def main() -> int:
     write_onnx(sr_graph(model.cpu(), "benchmark"), onnx_path)
     model.to(dev)
     ort_model = OnnxSR(onnx_path, dev)
+    autocast_model = AutocastRRDB(model)
 
     def run_reference(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -181,7 +198,7 @@ def main() -> int:
 
     def ours(**kw: Any):
         def run(out: Path) -> None:
-            m = ort_model if kw.get("backend") == "onnxruntime" else model
+            m = {"onnxruntime": ort_model, "autocast": autocast_model}.get(kw.get("backend"), model)
             opts = UpscaleOptions(
                 tile=args.tile,
                 overlap=args.tile_pad,
@@ -204,6 +221,8 @@ def main() -> int:
         "dsgan upscale, --backend onnxruntime": ours(backend="onnxruntime"),
         "dsgan upscale, torch --tile-batch 4": ours(tile_batch=4),
         "dsgan upscale, torch --amp bf16 --tile-batch 4": ours(amp="bf16", tile_batch=4),
+        "bf16 autocast, whole network": ours(backend="autocast"),
+        "bf16 autocast, whole network, --tile-batch 4": ours(backend="autocast", tile_batch=4),
         "dsgan upscale, --backend onnxruntime --tile-batch 4": ours(
             backend="onnxruntime", tile_batch=4
         ),
@@ -256,6 +275,12 @@ def main() -> int:
         ),
         "dsgan upscale, --backend onnxruntime --tile-batch 4": upscale_batch(
             ort_model, img, args.tile, args.tile_pad, tile_batch=4
+        ),
+        "bf16 autocast, whole network": upscale_batch(
+            autocast_model, img, args.tile, args.tile_pad
+        ),
+        "bf16 autocast, whole network, --tile-batch 4": upscale_batch(
+            autocast_model, img, args.tile, args.tile_pad, tile_batch=4
         ),
     }
     mp = args.images * (args.size * args.scale) ** 2 / 1e6

@@ -18,6 +18,7 @@ import torch
 
 from dsgan.inference.backends import OnnxSR
 from dsgan.inference.folders import FolderOptions, FolderTask, run_folder
+from dsgan.inference.precision import bf16_trunk
 from dsgan.io.images import load_image, save_image, tensor_to_uint8
 from dsgan.models.rrdb import RRDBNet
 from dsgan.ops.tiling import tiled_apply
@@ -30,7 +31,7 @@ class UpscaleOptions:
     batch_size: int = 1
     overwrite: bool = False
     on_error: Literal["skip", "stop"] = "skip"
-    amp: Literal["off", "bf16"] = "off"  # bf16 autocast (PyTorch backend)
+    amp: Literal["off", "bf16"] = "off"  # bf16 trunk (PyTorch backend; inference/precision.py)
     channels_last: bool = False  # NHWC memory format (PyTorch backend)
     tile_batch: int = 1  # tiles per forward (ops/tiling.py)
 
@@ -48,22 +49,22 @@ def upscale_batch(
     """(N, 3, h, w) in [0, 1] -> (N, 3, h*s, w*s) float32 in [0, 1], tiled when ``tile > 0``.
 
     Tile and overlap are rounded up to multiples of the model's pixel-unshuffle factor (x2/x1), so
-    tiles stay aligned with the untiled computation. ``amp`` bf16: the network runs under bf16
-    autocast (about 1e-2 from float32); ``channels_last``: input in NHWC memory format (the
-    model should be too). Both apply to a PyTorch model only. ``tile_batch``: tiles of one size
-    stacked into one forward (:func:`~dsgan.ops.tiling.tiled_apply`).
+    tiles stay aligned with the untiled computation. ``amp`` bf16: the trunk's convolutions run in
+    bf16, the rest in float32 (:func:`~dsgan.inference.precision.bf16_trunk`; pass a model
+    converted once to skip the copy per call); ``channels_last``: input in NHWC memory format
+    (the model should be too). Both apply to a PyTorch model only. ``tile_batch``: tiles of one
+    size stacked into one forward (:func:`~dsgan.ops.tiling.tiled_apply`).
     """
     f = model.unshuffle
     tile = -(-tile // f) * f if tile > 0 else 0
     overlap = -(-overlap // f) * f
+    if amp == "bf16" and isinstance(model, RRDBNet):
+        model = bf16_trunk(model)
     fn = model
-    if isinstance(model, torch.nn.Module) and (amp != "off" or channels_last):
+    if channels_last and isinstance(model, torch.nn.Module):
 
         def fn(x: torch.Tensor) -> torch.Tensor:
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(x.device.type, torch.bfloat16, enabled=amp == "bf16"):
-                return model(x).float()
+            return model(x.contiguous(memory_format=torch.channels_last))
 
     return tiled_apply(fn, lr, tile, overlap, model.scale, tile_batch).clamp_(0, 1)
 
@@ -82,6 +83,8 @@ def upscale_folder(
     ``world_size``-th file from ``rank``). Returns the counts ``written``, ``existing`` (skipped,
     already there) and ``failed``."""
     model = model.to(device).eval()
+    if opts.amp == "bf16" and isinstance(model, RRDBNet):
+        model = bf16_trunk(model)  # once, not per batch
     if opts.channels_last and isinstance(model, torch.nn.Module):
         model = model.to(memory_format=torch.channels_last)
 

@@ -1,0 +1,52 @@
+"""bf16 inference (``dsgan.inference.precision``): the trunk's convolutions run in bf16 and
+everything else in float32, the model passed in is left alone, and the result is several times
+closer to float32 than bf16 autocast of the whole network."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dsgan.inference.precision import Bf16Conv, bf16_trunk
+from dsgan.inference.upscale import upscale_batch
+from dsgan.models import RRDBNet
+
+
+def _net() -> RRDBNet:
+    torch.manual_seed(0)
+    return RRDBNet(nf=16, nb=3, gc=8).eval()
+
+
+def test_only_the_trunk_convs_become_bf16_and_the_input_model_is_untouched():
+    net = _net()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    fast = bf16_trunk(net)
+    assert fast is not net
+    wrapped = [m for m in fast.body.modules() if isinstance(m, Bf16Conv)]
+    assert len(wrapped) == 3 * 3 * 5  # nb RRDBs x 3 dense blocks x 5 convs
+    assert all(m.conv.weight.dtype == torch.bfloat16 for m in wrapped)
+    convs = [m for m in fast.body.modules() if type(m) is nn.Conv2d]
+    assert len(convs) == len(wrapped) and all(m.weight.dtype == torch.bfloat16 for m in convs)
+    for name in ("conv_first", "conv_body", "conv_up1", "conv_up2", "conv_hr", "conv_last"):
+        assert getattr(fast, name).weight.dtype == torch.float32, name
+    assert not any(isinstance(m, Bf16Conv) for m in net.modules())
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert bf16_trunk(fast) is fast  # converting twice is a no-op
+
+
+@torch.no_grad()
+def test_closer_to_float32_than_whole_network_autocast():
+    net = _net()
+    x = torch.rand(2, 3, 20, 24)
+    ref = net(x)
+    trunk = bf16_trunk(net)(x)
+    assert trunk.dtype == torch.float32 and trunk.shape == ref.shape
+    with torch.autocast("cpu", torch.bfloat16):
+        whole = net(x).float()
+    err_trunk, err_whole = (trunk - ref).abs().max(), (whole - ref).abs().max()
+    assert 0 < err_trunk < err_whole / 3, (err_trunk, err_whole)
+    # upscale_batch's bf16 is this policy (converted per call, or once beforehand)
+    once = bf16_trunk(net)
+    assert torch.equal(upscale_batch(net, x, amp="bf16"), upscale_batch(once, x, amp="bf16"))
+    assert torch.equal(upscale_batch(once, x, amp="bf16"), trunk.clamp(0, 1))
