@@ -1,5 +1,5 @@
-"""bf16 inference (``dsgan.inference.precision``): the trunk's convolutions run in bf16 and
-everything else in float32, the model passed in is left alone, and the result is several times
+"""bf16 inference (``dsgan.inference.precision``): the dense branches of the trunk run in bf16
+and everything else in float32, the model passed in is left alone, and the result is several times
 closer to float32 than bf16 autocast of the whole network."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dsgan.inference.precision import Bf16Conv, bf16_trunk
+from dsgan.inference.precision import Bf16DenseBlock, bf16_trunk
 from dsgan.inference.upscale import upscale_batch
 from dsgan.models import RRDBNet
 
@@ -17,19 +17,18 @@ def _net() -> RRDBNet:
     return RRDBNet(nf=16, nb=3, gc=8).eval()
 
 
-def test_only_the_trunk_convs_become_bf16_and_the_input_model_is_untouched():
+def test_only_the_dense_blocks_become_bf16_and_the_input_model_is_untouched():
     net = _net()
     before = {k: v.clone() for k, v in net.state_dict().items()}
     fast = bf16_trunk(net)
     assert fast is not net
-    wrapped = [m for m in fast.body.modules() if isinstance(m, Bf16Conv)]
-    assert len(wrapped) == 3 * 3 * 5  # nb RRDBs x 3 dense blocks x 5 convs
-    assert all(m.conv.weight.dtype == torch.bfloat16 for m in wrapped)
+    blocks = [m for m in fast.body.modules() if isinstance(m, Bf16DenseBlock)]
+    assert len(blocks) == 3 * 3  # nb RRDBs x 3 dense blocks
     convs = [m for m in fast.body.modules() if type(m) is nn.Conv2d]
-    assert len(convs) == len(wrapped) and all(m.weight.dtype == torch.bfloat16 for m in convs)
+    assert len(convs) == 3 * 3 * 5 and all(m.weight.dtype == torch.bfloat16 for m in convs)
     for name in ("conv_first", "conv_body", "conv_up1", "conv_up2", "conv_hr", "conv_last"):
         assert getattr(fast, name).weight.dtype == torch.float32, name
-    assert not any(isinstance(m, Bf16Conv) for m in net.modules())
+    assert not any(isinstance(m, Bf16DenseBlock) for m in net.modules())
     for k, v in net.state_dict().items():
         assert torch.equal(v, before[k]), k
     assert bf16_trunk(fast) is fast  # converting twice is a no-op
