@@ -221,6 +221,9 @@ def main() -> int:
         "dsgan upscale, --backend onnxruntime": ours(backend="onnxruntime"),
         "dsgan upscale, torch --tile-batch 4": ours(tile_batch=4),
         "dsgan upscale, torch --amp bf16 --tile-batch 4": ours(amp="bf16", tile_batch=4),
+        "dsgan upscale, torch --amp bf16 --channels-last --tile-batch 4": ours(
+            amp="bf16", channels_last=True, tile_batch=4
+        ),
         "bf16 autocast, whole network": ours(backend="autocast"),
         "bf16 autocast, whole network, --tile-batch 4": ours(backend="autocast", tile_batch=4),
         "dsgan upscale, --backend onnxruntime --tile-batch 4": ours(
@@ -283,6 +286,10 @@ def main() -> int:
             autocast_model, img, args.tile, args.tile_pad, tile_batch=4
         ),
     }
+    outs["dsgan upscale, torch --amp bf16 --channels-last --tile-batch 4"] = upscale_batch(
+        model.to(memory_format=torch.channels_last), img, args.tile, args.tile_pad, "bf16", True, 4
+    )
+    model.to(memory_format=torch.contiguous_format)
     mp = args.images * (args.size * args.scale) ** 2 / 1e6
     ref_med = statistics.median(times[next(iter(paths))])
     rows = []
