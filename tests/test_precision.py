@@ -4,6 +4,7 @@ closer to float32 than bf16 autocast of the whole network."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -12,9 +13,9 @@ from dsgan.inference.upscale import upscale_batch
 from dsgan.models import RRDBNet
 
 
-def _net() -> RRDBNet:
+def _net(scale: int = 4) -> RRDBNet:
     torch.manual_seed(0)
-    return RRDBNet(nf=16, nb=3, gc=8).eval()
+    return RRDBNet(nf=16, nb=3, gc=8, scale=scale).eval()
 
 
 def test_only_the_dense_blocks_become_bf16_and_the_input_model_is_untouched():
@@ -34,10 +35,11 @@ def test_only_the_dense_blocks_become_bf16_and_the_input_model_is_untouched():
     assert bf16_trunk(fast) is fast  # converting twice is a no-op
 
 
+@pytest.mark.parametrize("scale", [4, 2])  # x2: pixel-unshuffle input, odd sizes padded
 @torch.no_grad()
-def test_closer_to_float32_than_whole_network_autocast():
-    net = _net()
-    x = torch.rand(2, 3, 20, 24)
+def test_closer_to_float32_than_whole_network_autocast(scale):
+    net = _net(scale)
+    x = torch.rand(2, 3, 20, 23)
     ref = net(x)
     trunk = bf16_trunk(net)(x)
     assert trunk.dtype == torch.float32 and trunk.shape == ref.shape
@@ -49,3 +51,21 @@ def test_closer_to_float32_than_whole_network_autocast():
     once = bf16_trunk(net)
     assert torch.equal(upscale_batch(net, x, amp="bf16"), upscale_batch(once, x, amp="bf16"))
     assert torch.equal(upscale_batch(once, x, amp="bf16"), trunk.clamp(0, 1))
+
+
+@torch.no_grad()
+def test_channels_last_layout_is_kept_and_gives_the_same_result():
+    net = _net()
+    nhwc = bf16_trunk(net.to(memory_format=torch.channels_last))
+    convs = [m for m in nhwc.modules() if isinstance(m, nn.Conv2d)]
+    assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
+    x = torch.rand(1, 3, 16, 16)
+    nchw = bf16_trunk(net.to(memory_format=torch.contiguous_format))
+    a = nchw(x)
+    b = nhwc(x.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(a, b, atol=2e-3), (a - b).abs().max()
+
+
+def test_bf16_needs_an_rrdbnet():
+    with pytest.raises(ValueError, match="needs an RRDBNet"):
+        upscale_batch(torch.nn.Identity(), torch.rand(1, 3, 8, 8), amp="bf16")

@@ -27,6 +27,4 @@ def test_conv_flops_match_the_closed_form_over_the_tiles():
     # (x = 0..10, 6..18, 14..20), rows 10 and 10 high (y = 0..10, 6..16)
     tile_pixels = (10 + 12 + 6) * (10 + 10)
     assert flops == 2 * rrdb_macs_per_lr_pixel(8, 2, 4) * tile_pixels
-    # no hooks are left behind: a second count is the same
-    with torch.no_grad():
-        assert count_conv_flops(model, img, tile=8, pad=2) == flops
+    assert not any(m._forward_hooks for m in model.modules())  # no hooks left behind

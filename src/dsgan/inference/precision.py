@@ -26,13 +26,6 @@ class Bf16DenseBlock(ResidualDenseBlock):
     stored in bf16 (cast once, not on every call as autocast does), the addition in float32.
     """
 
-    @classmethod
-    def from_block(cls, block: ResidualDenseBlock) -> Bf16DenseBlock:
-        """A bf16 copy of ``block`` (same weights, rounded to bf16); ``block`` is not changed."""
-        out = cls(block.conv1.in_channels, block.conv1.out_channels)
-        out.load_state_dict(block.state_dict())
-        return out.to(device=block.conv1.weight.device, dtype=torch.bfloat16)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + 0.2 * self.branch(x.to(torch.bfloat16)).to(x.dtype)
 
@@ -46,8 +39,10 @@ def bf16_trunk(model: RRDBNet) -> RRDBNet:
     if any(isinstance(m, Bf16DenseBlock) for m in model.body.modules()):
         return model
     out = copy.deepcopy(model)
-    for parent in list(out.body.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child) is ResidualDenseBlock:
-                setattr(parent, name, Bf16DenseBlock.from_block(child))
+    for block in out.body.modules():
+        if type(block) is ResidualDenseBlock:
+            # in place on the copy: the subclass adds no state, and Module.to keeps each
+            # weight's device and memory format (channels_last stays channels_last)
+            block.__class__ = Bf16DenseBlock
+            block.to(torch.bfloat16)
     return out

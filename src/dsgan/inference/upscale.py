@@ -49,17 +49,19 @@ def upscale_batch(
     """(N, 3, h, w) in [0, 1] -> (N, 3, h*s, w*s) float32 in [0, 1], tiled when ``tile > 0``.
 
     Tile and overlap are rounded up to multiples of the model's pixel-unshuffle factor (x2/x1), so
-    tiles stay aligned with the untiled computation. ``amp`` bf16: the trunk's convolutions run in
+    tiles stay aligned with the untiled computation. ``amp`` bf16: the trunk's dense blocks run in
     bf16, the rest in float32 (:func:`~dsgan.inference.precision.bf16_trunk`; pass a model
     converted once to skip the copy per call); ``channels_last``: input in NHWC memory format
     (the model should be too). Both apply to a PyTorch model only. ``tile_batch``: tiles of one
     size stacked into one forward (:func:`~dsgan.ops.tiling.tiled_apply`).
     """
+    if amp == "bf16":
+        if not isinstance(model, RRDBNet):
+            raise ValueError(f"amp='bf16' needs an RRDBNet (PyTorch backend), got {type(model)}")
+        model = bf16_trunk(model)
     f = model.unshuffle
     tile = -(-tile // f) * f if tile > 0 else 0
     overlap = -(-overlap // f) * f
-    if amp == "bf16" and isinstance(model, RRDBNet):
-        model = bf16_trunk(model)
     fn = model
     if channels_last and isinstance(model, torch.nn.Module):
 
