@@ -19,7 +19,7 @@ rounding, and the share of 8-bit values that differ): fp32 paths must agree to f
 is reported as it is.
 
 The same run also measures how close the reference already is to what this machine can do: the
-model's multiply-adds per round are counted exactly (forward hooks on every convolution, over the
+model's multiply-adds per round are counted exactly (torch's ``FlopCounterMode``, over the
 reference's own tiles), each path's rate is given in GFLOP/s, and the best rate of two large,
 well-shaped kernels (a matrix product and a wide 3x3 convolution, fp32 and bf16) is measured
 before and after the rounds as a practical peak. ``fp32 bound`` = fp32 peak / reference rate:
@@ -44,6 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
 
 from benchlib import ROOT, git_commit, machine
 from dsgan.checkpoints.load import load_sr_model
@@ -51,6 +52,7 @@ from dsgan.inference.backends import OnnxSR
 from dsgan.inference.upscale import UpscaleOptions, upscale_batch, upscale_folder
 from dsgan.io.images import load_image, save_image
 from dsgan.models.rrdb import RRDBNet
+from speed import sync
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -90,22 +92,13 @@ class AutocastRRDB(torch.nn.Module):
 
 
 def count_conv_flops(model: torch.nn.Module, img: torch.Tensor, tile: int, pad: int) -> int:
-    """Floating-point operations (2 per multiply-add) of all convolutions in one
-    :func:`reference_tiles` pass over ``img`` (1, 3, h, w); bias adds and activations ignored."""
-    total = 0
-
-    def hook(mod: torch.nn.Conv2d, _inp: Any, out: torch.Tensor) -> None:
-        nonlocal total
-        k = mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
-        total += 2 * out.numel() * k
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if type(m) is torch.nn.Conv2d]
-    try:
+    """Floating-point operations (2 per multiply-add, as :class:`FlopCounterMode` counts them) of
+    one :func:`reference_tiles` pass over ``img`` (1, 3, h, w): RRDBNet's convolutions; bias adds,
+    activations and upsampling are not counted."""
+    counter = FlopCounterMode(display=False)
+    with counter:
         reference_tiles(model, img, tile, pad)
-    finally:
-        for h in handles:
-            h.remove()
-    return total
+    return int(counter.get_total_flops())
 
 
 def peak_gflops(kind: str, dtype: torch.dtype, dev: torch.device, seconds: float = 3.0) -> float:
@@ -126,12 +119,10 @@ def peak_gflops(kind: str, dtype: torch.dtype, dev: torch.device, seconds: float
         best = float("inf")
         t_end = time.perf_counter() + seconds
         while time.perf_counter() < t_end:
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
+            sync(dev)
             t0 = time.perf_counter()
             fn()
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
+            sync(dev)
             best = min(best, time.perf_counter() - t0)
     return flops / best / 1e9
 
@@ -242,12 +233,10 @@ def main() -> int:
     peaks = {kd: [peak_gflops(*kd, dev)] for kd in kernels}
     for _ in range(args.rounds):
         for name, run in paths.items():
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
+            sync(dev)
             t0 = time.perf_counter()
             run(work / "out")
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
+            sync(dev)
             times[name].append(time.perf_counter() - t0)
     for kd in kernels:  # again after the rounds: the best of the two (clock, neighbours)
         peaks[kd].append(peak_gflops(*kd, dev))

@@ -35,7 +35,10 @@ def bf16_trunk(model: RRDBNet) -> RRDBNet:
 
     ``model`` itself is not changed; a model that is already converted is returned as it is.
     Same inputs and outputs as ``model``: (N, 3, h, w) in [0, 1] -> (N, 3, h*s, w*s) float32.
+    Anything but an RRDBNet (an ONNX Runtime session) raises ValueError.
     """
+    if not isinstance(model, RRDBNet):
+        raise ValueError(f"amp='bf16' needs an RRDBNet (PyTorch backend), got {type(model)}")
     if any(isinstance(m, Bf16DenseBlock) for m in model.body.modules()):
         return model
     out = copy.deepcopy(model)

@@ -56,8 +56,6 @@ def upscale_batch(
     size stacked into one forward (:func:`~dsgan.ops.tiling.tiled_apply`).
     """
     if amp == "bf16":
-        if not isinstance(model, RRDBNet):
-            raise ValueError(f"amp='bf16' needs an RRDBNet (PyTorch backend), got {type(model)}")
         model = bf16_trunk(model)
     f = model.unshuffle
     tile = -(-tile // f) * f if tile > 0 else 0
@@ -85,7 +83,7 @@ def upscale_folder(
     ``world_size``-th file from ``rank``). Returns the counts ``written``, ``existing`` (skipped,
     already there) and ``failed``."""
     model = model.to(device).eval()
-    if opts.amp == "bf16" and isinstance(model, RRDBNet):
+    if opts.amp == "bf16":
         model = bf16_trunk(model)  # once, not per batch
     if opts.channels_last and isinstance(model, torch.nn.Module):
         model = model.to(memory_format=torch.channels_last)
