@@ -13,6 +13,18 @@ G puts in front of the codec.
 A RUN is a run directory (its exported generator) or a checkpoint file; ``--raw`` measures a
 checkpoint's G itself where it also holds a moving average (``ema``), which is what loads by
 default.
+
+``--d-verdict`` also asks the run's own last discriminator which quality it prefers: G's
+adversarial loss (the one the codec's finite difference steps on, same D, BatchNorm as in
+training) over a grid of qualities, for three images in front of the codec: G's output as trained,
+G's output with its noise draw zeroed (no sensor noise, no noise input to the network), and, with
+``--truth-blur SIGMA``, the ideal one for a blur + JPEG truth (the bicubic LR blurred as the truth
+was, no noise). Where each curve is lowest is where the codec's quality is pulled given that image:
+if the ideal image's minimum sits near the true quality and G's lower, G's own output is what drags
+the quality down.
+
+    python benchmarks/precodec.py RUN --hr HR_DIR --lr REAL_LR_DIR --d-verdict --truth-blur 1.2 \
+        --name NAME
 """
 
 from __future__ import annotations
@@ -27,15 +39,22 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from benchlib import ROOT, write_result
+from dsgan.checkpoints.files import checkpoint_config, latest_checkpoint, read_weights
 from dsgan.checkpoints.load import load_generator, resolve_source
+from dsgan.config.dsgan import LossConfig
 from dsgan.data.sampling import random_crop
 from dsgan.io.images import list_images, load_image
+from dsgan.losses.dsgan import DSGANLoss
 from dsgan.metrics.blocking import batch_blockiness
-from dsgan.models.codec import jpeg_round_trip
+from dsgan.models.codec import MACROBLOCK, jpeg_round_trip
+from dsgan.models.dsgan import Discriminator, generator_from_config
+from dsgan.ops.corrupt import gaussian_blur
 from dsgan.ops.resize import imresize
+from dsgan.training.codec_step import frozen_batchnorm_stats
 
 RESULTS = ROOT / "benchmarks" / "results"
 QUALITIES = (90, 75, 60, 45, 30, 20)
+D_QUALITIES = tuple(range(10, 100, 5))  # --d-verdict's grid
 
 
 def random_crops(images: list[torch.Tensor], size: int, n: int, g: torch.Generator) -> torch.Tensor:
@@ -94,6 +113,103 @@ def measure(run: Path, lr_batches: list[torch.Tensor], raw: bool) -> dict:
     }
 
 
+def last_checkpoint(run: Path) -> Path:
+    """The weights file of a run's newest checkpoint (a checkpoint file is itself)."""
+    if run.is_file():
+        return run
+    found = latest_checkpoint(run / "checkpoints")
+    if found is None:
+        raise SystemExit(f"error: {run}: no checkpoint in {run / 'checkpoints'} (D is needed)")
+    return found[0]
+
+
+@torch.no_grad()
+def d_verdict(
+    run: Path,
+    lr_batches: list[torch.Tensor],
+    real_batches: list[torch.Tensor],
+    truth_blur: float | None = None,
+    qualities: tuple[int, ...] = D_QUALITIES,
+) -> dict:
+    """G's adversarial loss under the run's last D at each quality, per image before the codec.
+
+    ``lr_batches``: bicubic LR (N, 3, h, w) in [0, 1]; ``real_batches``: real LR crops of the
+    same shape. Returns ``{"curves": {variant: {q: mean loss}}, "argmin": {variant: q},
+    "learned_quality", "gate", "checkpoint"}``; variants ``trained``, ``no_noise`` and, with
+    ``truth_blur``, ``truth``. Each batch gets one grid offset for all its qualities and
+    variants, so the curves differ only by what they vary.
+    """
+    weights = last_checkpoint(run)
+    groups, meta = read_weights(weights)
+    cfg = checkpoint_config(weights, meta)
+    g = generator_from_config(cfg["model"])
+    g.load_state_dict(groups["g"])
+    if g.codec is None:
+        raise SystemExit(f"error: {weights}: its generator has no codec (model.codec: none)")
+    d = Discriminator(channels=cfg["model"].get("d_channels", 64))
+    d.load_state_dict(groups["d"])
+    g.eval()
+    d.train()  # batch statistics, as when the trainer takes the codec's finite difference
+    loss = DSGANLoss(LossConfig.model_validate({**cfg["loss"], "perceptual": "none"}))
+    joint = cfg["loss"].get("d_batch", "joint") == "joint"
+    rng = torch.Generator().manual_seed(0)
+
+    def adv(real: torch.Tensor, coded: torch.Tensor) -> float:
+        r, f = loss.d_input(real), loss.d_input(coded)
+        with frozen_batchnorm_stats(d):
+            if joint:
+                d_real, d_fake = d(torch.cat([r, f])).split([r.shape[0], f.shape[0]])
+            else:
+                d_real, d_fake = d(r), d(f)
+        return float(loss.adv.generator(d_fake, d_real))
+
+    sums: dict[str, dict[int, float]] = {}
+    for x, real in zip(lr_batches, real_batches, strict=True):
+        noise = torch.randn(x.shape[0], g.noise_channels, *x.shape[2:], generator=rng)
+        fronts = {
+            "trained": g(x, noise, codec_offset=None).float(),
+            "no_noise": g(x, torch.zeros_like(noise), codec_offset=None).float(),
+        }
+        if truth_blur is not None:
+            fronts["truth"] = torch.stack([gaussian_blur(im, truth_blur) for im in x])
+        oy, ox = torch.randint(MACROBLOCK, (2,), generator=rng).tolist()
+        for name, front in fronts.items():
+            row = sums.setdefault(name, {})
+            for q in qualities:
+                coded = g.codec.at(front, torch.tensor(float(q)), (oy, ox))
+                row[q] = row.get(q, 0.0) + adv(real, coded)
+    curves = {k: {q: v / len(lr_batches) for q, v in row.items()} for k, row in sums.items()}
+    return {
+        "checkpoint": str(weights),
+        "learned_quality": round(float(g.codec.quality), 1),
+        "gate": None if g.codec.gate_logit is None else round(float(g.codec.gate), 3),
+        "curves": curves,
+        "argmin": {k: min(c, key=c.__getitem__) for k, c in curves.items()},
+    }
+
+
+def verdict_lines(rows: list[dict], qualities: tuple[int, ...] = D_QUALITIES) -> list[str]:
+    """The Markdown table of :func:`d_verdict` results."""
+    head = " | ".join(f"q{q}" for q in qualities)
+    lines = [
+        "",
+        "G's adversarial loss under the run's last D (lower: D takes the fakes for real more) by "
+        "the quality the codec codes at, for what stands in front of the codec:",
+        "",
+        f"| run | learned quality | gate | in front of the codec | D's preferred quality | {head} |",
+        "|---|---|---|---|---|" + "---|" * len(qualities),
+    ]
+    for r in rows:
+        name = "/".join(Path(r["checkpoint"]).parts[-4:-2])
+        for variant, curve in r["curves"].items():
+            cells = " | ".join(f"{curve[q]:.3f}" for q in qualities)
+            lines.append(
+                f"| {name} | {r['learned_quality']} | {r['gate']} | {variant} | "
+                f"**{r['argmin'][variant]}** | {cells} |"
+            )
+    return lines
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
@@ -106,6 +222,15 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--raw", action="store_true", help="G's weights, not their moving average")
+    p.add_argument(
+        "--d-verdict", action="store_true", help="also D's preferred quality (module docstring)"
+    )
+    p.add_argument(
+        "--truth-blur",
+        type=float,
+        help="with --d-verdict: the true blur (LR pixels) of a blur + JPEG truth, for the ideal "
+        "image in front of the codec",
+    )
     p.add_argument("--name", default="precodec")
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
@@ -122,6 +247,10 @@ def main() -> int:
         for _ in range(args.batches)
     ]
     rows = [measure(run, lr_batches, args.raw) for run in args.runs]
+    verdicts = []
+    if args.d_verdict:
+        real_batches = [random_crops(real, args.crop, args.batch_size, g) for _ in lr_batches]
+        verdicts = [d_verdict(run, lr_batches, real_batches, args.truth_blur) for run in args.runs]
     head = " | ".join(f"q{q}" for q in QUALITIES)
     lines = [
         f"# Before the codec: {', '.join(r.name for r in args.runs)}",
@@ -140,9 +269,17 @@ def main() -> int:
             f"| {'/'.join(Path(r['run']).parts[-3:])} | {r['learned_quality']} | {r['gate']} | {r['change']:.2f} "
             f"| {r['outside_pre']:.1e} / {r['outside_final']:.1e} | {cells} |"
         )
+    if verdicts:
+        lines += verdict_lines(verdicts)
     write_result(
         args.results / args.name,
-        {"real_blockiness": real_block, "runs": rows, "qualities": list(QUALITIES)},
+        {
+            "real_blockiness": real_block,
+            "runs": rows,
+            "qualities": list(QUALITIES),
+            "d_verdict": verdicts,
+            "truth_blur": args.truth_blur,
+        },
         "\n".join(lines),
     )
     print("\n".join(lines))

@@ -35,3 +35,61 @@ def test_random_crops_have_the_size_asked() -> None:
     images = [torch.rand(3, 40, 50), torch.rand(3, 33, 60)]
     crops = precodec.random_crops(images, 32, 5, g)
     assert crops.shape == (5, 3, 32, 32)
+
+
+def _trained(tiny_dsgan, over: dict) -> object:
+    t = tiny_dsgan({"model.output": "residual", "model.codec": "jpeg", "iterations": 1, **over})
+    t.train()
+    return t
+
+
+def test_d_verdict_is_the_trainers_adversarial_loss(tiny_dsgan) -> None:
+    from dsgan.models.codec import MACROBLOCK
+    from dsgan.training.codec_step import frozen_batchnorm_stats
+
+    t = _trained(tiny_dsgan, {"model.noise_channels": 0, "model.codec_gate": True})
+    g = torch.Generator().manual_seed(1)
+    lr = [torch.rand(3, 3, 32, 32, generator=g)]
+    real = [torch.rand(3, 3, 32, 32, generator=g)]
+    qualities = (20, 50, 80)
+    out = precodec.d_verdict(t.run.root, lr, real, truth_blur=1.0, qualities=qualities)
+    assert out["learned_quality"] == pytest.approx(float(t.g.codec.quality), abs=0.05)
+    assert set(out["curves"]) == {"trained", "no_noise", "truth"}
+    for name, curve in out["curves"].items():
+        assert list(curve) == list(qualities)
+        assert out["argmin"][name] == min(curve, key=curve.__getitem__)
+    # a G without noise input: zeroing its noise draw changes nothing
+    assert out["curves"]["no_noise"] == out["curves"]["trained"]
+    # the truth's image (blurred bicubic LR) is not G's: another curve
+    assert out["curves"]["truth"] != out["curves"]["trained"]
+    # the same loss as the trainer's finite difference takes (same D, offset, gate, BatchNorm)
+    rng = torch.Generator().manual_seed(0)
+    torch.randn(3, 0, 32, 32, generator=rng)  # the (empty) noise draw d_verdict makes first
+    offset = tuple(torch.randint(MACROBLOCK, (2,), generator=rng).tolist())
+    t.g.eval()
+    t.d.train()
+    with torch.no_grad(), frozen_batchnorm_stats(t.d):
+        pre = t.g(lr[0], codec_offset=None)
+        coded = t.g.codec.at(pre, torch.tensor(50.0), offset)
+        d_real, d_fake = t.d_logits(t.loss.d_input(real[0]), t.loss.d_input(coded))
+        want = float(t.loss.adv.generator(d_fake, d_real))
+    assert out["curves"]["trained"][50] == pytest.approx(want, rel=1e-5)
+
+
+def test_d_verdict_separates_g_noise(tiny_dsgan) -> None:
+    t = _trained(tiny_dsgan, {"model.noise_channels": 3, "model.signal_noise": True})
+    g = torch.Generator().manual_seed(2)
+    lr = [torch.rand(3, 3, 32, 32, generator=g)]
+    real = [torch.rand(3, 3, 32, 32, generator=g)]
+    out = precodec.d_verdict(t.run.root, lr, real, qualities=(30, 70))
+    assert set(out["curves"]) == {"trained", "no_noise"}  # no truth without --truth-blur
+    assert out["curves"]["no_noise"] != out["curves"]["trained"]  # the sensor's noise is seen
+    lines = precodec.verdict_lines([out], (30, 70))
+    rows = [line for line in lines if line.startswith("| ") and "| **" in line]
+    assert len(rows) == 2  # one row per variant, each naming the run and D's preferred quality
+    assert all(f"/{t.run.root.name} |" in row for row in rows)
+
+
+def test_d_verdict_needs_a_checkpoint(tmp_path) -> None:
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        precodec.last_checkpoint(tmp_path)
