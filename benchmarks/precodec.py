@@ -46,6 +46,7 @@ from dsgan.data.sampling import random_crop
 from dsgan.io.images import list_images, load_image
 from dsgan.losses.dsgan import DSGANLoss
 from dsgan.metrics.blocking import batch_blockiness
+from dsgan.metrics.degradation import blur_width
 from dsgan.models.codec import MACROBLOCK, jpeg_round_trip
 from dsgan.models.dsgan import Discriminator, generator_from_config
 from dsgan.ops.corrupt import gaussian_blur
@@ -164,6 +165,7 @@ def d_verdict(
         return float(loss.adv.generator(d_fake, d_real))
 
     sums: dict[str, dict[int, float]] = {}
+    seen: dict[str, list[torch.Tensor]] = {}  # each image in front of the codec, for its blur
     for x, real in zip(lr_batches, real_batches, strict=True):
         noise = torch.randn(x.shape[0], g.noise_channels, *x.shape[2:], generator=rng)
         fronts = {
@@ -174,6 +176,7 @@ def d_verdict(
             fronts["truth"] = torch.stack([gaussian_blur(im, truth_blur) for im in x])
         oy, ox = torch.randint(MACROBLOCK, (2,), generator=rng).tolist()
         for name, front in fronts.items():
+            seen.setdefault(name, []).extend(front.clamp(0, 1))
             row = sums.setdefault(name, {})
             for q in qualities:
                 coded = g.codec.at(front, torch.tensor(float(q)), (oy, ox))
@@ -185,7 +188,15 @@ def d_verdict(
         "gate": None if g.codec.gate_logit is None else round(float(g.codec.gate), 3),
         "curves": curves,
         "argmin": {k: min(c, key=c.__getitem__) for k, c in curves.items()},
+        # blur_width's Gaussian width (LR pixels) of each image in front of the codec, and of the
+        # real LR crops (codec included: its quantisation also widens edges)
+        "blur": {k: blur_width(v) for k, v in seen.items()},
+        "blur_real": blur_width([im for b in real_batches for im in b]),
     }
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
 
 
 def verdict_lines(rows: list[dict], qualities: tuple[int, ...] = D_QUALITIES) -> list[str]:
@@ -196,15 +207,17 @@ def verdict_lines(rows: list[dict], qualities: tuple[int, ...] = D_QUALITIES) ->
         "G's adversarial loss under the run's last D (lower: D takes the fakes for real more) by "
         "the quality the codec codes at, for what stands in front of the codec:",
         "",
-        f"| run | learned quality | gate | in front of the codec | D's preferred quality | {head} |",
-        "|---|---|---|---|---|" + "---|" * len(qualities),
+        f"| run | learned quality | gate | in front of the codec | its blur (real LR's) | D's "
+        f"preferred quality | {head} |",
+        "|---|---|---|---|---|---|" + "---|" * len(qualities),
     ]
     for r in rows:
         name = "/".join(Path(r["checkpoint"]).parts[-4:-2])
         for variant, curve in r["curves"].items():
             cells = " | ".join(f"{curve[q]:.3f}" for q in qualities)
+            blur = f"{_num(r['blur'][variant])} ({_num(r['blur_real'])})"
             lines.append(
-                f"| {name} | {r['learned_quality']} | {r['gate']} | {variant} | "
+                f"| {name} | {r['learned_quality']} | {r['gate']} | {variant} | {blur} | "
                 f"**{r['argmin'][variant]}** | {cells} |"
             )
     return lines

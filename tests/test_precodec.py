@@ -58,6 +58,9 @@ def test_d_verdict_is_the_trainers_adversarial_loss(tiny_dsgan) -> None:
     for name, curve in out["curves"].items():
         assert list(curve) == list(qualities)
         assert out["argmin"][name] == min(curve, key=curve.__getitem__)
+    assert set(out["blur"]) == set(out["curves"])
+    # the truth's image is the bicubic LR blurred by 1 px: wider edges than G's near-identity
+    assert out["blur"]["truth"] > out["blur"]["trained"]
     # a G without noise input: zeroing its noise draw changes nothing
     assert out["curves"]["no_noise"] == out["curves"]["trained"]
     # the truth's image (blurred bicubic LR) is not G's: another curve
