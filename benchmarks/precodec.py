@@ -16,8 +16,9 @@ default.
 
 ``--d-verdict`` also asks the run's own last discriminator which quality it prefers: G's
 adversarial loss (the one the codec's finite difference steps on, same D, BatchNorm as in
-training) over a grid of qualities, for three images in front of the codec: G's output as trained,
-G's output with its noise draw zeroed (no sensor noise, no noise input to the network), and, with
+training) over a grid of qualities, for the images in front of the codec: G's output as trained,
+with its sensor stage silenced (the network still gets its noise input), with its noise draw
+zeroed (no sensor noise, no noise input to the network), and, with
 ``--truth-blur SIGMA``, the ideal one for a blur + JPEG truth (the bicubic LR blurred as the truth
 was, no noise). Where each curve is lowest is where the codec's quality is pulled given that image:
 if the ideal image's minimum sits near the true quality and G's lower, G's own output is what drags
@@ -30,6 +31,8 @@ the quality down.
 from __future__ import annotations
 
 import argparse
+import copy
+import math
 import statistics
 import tempfile
 from pathlib import Path
@@ -136,8 +139,8 @@ def d_verdict(
 
     ``lr_batches``: bicubic LR (N, 3, h, w) in [0, 1]; ``real_batches``: real LR crops of the
     same shape. Returns ``{"curves": {variant: {q: mean loss}}, "argmin": {variant: q},
-    "learned_quality", "gate", "checkpoint"}``; variants ``trained``, ``no_noise`` and, with
-    ``truth_blur``, ``truth``. Each batch gets one grid offset for all its qualities and
+    "learned_quality", "gate", "checkpoint", "blur", "blur_real"}``; variants ``trained``,
+    ``no_sensor`` (a G with a sensor stage), ``no_noise`` and, with ``truth_blur``, ``truth``. Each batch gets one grid offset for all its qualities and
     variants, so the curves differ only by what they vary.
     """
     weights = last_checkpoint(run)
@@ -154,6 +157,11 @@ def d_verdict(
     loss = DSGANLoss(LossConfig.model_validate({**cfg["loss"], "perceptual": "none"}))
     joint = cfg["loss"].get("d_batch", "joint") == "joint"
     rng = torch.Generator().manual_seed(0)
+    quiet = None  # G with its sensor stage silenced (zero shot and read noise), the rest as is
+    if g.sensor is not None:
+        quiet = copy.deepcopy(g)
+        quiet.sensor.log_shot.fill_(-math.inf)
+        quiet.sensor.log_read.fill_(-math.inf)
 
     def adv(real: torch.Tensor, coded: torch.Tensor) -> float:
         r, f = loss.d_input(real), loss.d_input(coded)
@@ -168,10 +176,10 @@ def d_verdict(
     seen: dict[str, list[torch.Tensor]] = {}  # each image in front of the codec, for its blur
     for x, real in zip(lr_batches, real_batches, strict=True):
         noise = torch.randn(x.shape[0], g.noise_channels, *x.shape[2:], generator=rng)
-        fronts = {
-            "trained": g(x, noise, codec_offset=None).float(),
-            "no_noise": g(x, torch.zeros_like(noise), codec_offset=None).float(),
-        }
+        fronts = {"trained": g(x, noise, codec_offset=None).float()}
+        if quiet is not None:
+            fronts["no_sensor"] = quiet(x, noise, codec_offset=None).float()
+        fronts["no_noise"] = g(x, torch.zeros_like(noise), codec_offset=None).float()
         if truth_blur is not None:
             fronts["truth"] = torch.stack([gaussian_blur(im, truth_blur) for im in x])
         oy, ox = torch.randint(MACROBLOCK, (2,), generator=rng).tolist()

@@ -85,11 +85,14 @@ def test_d_verdict_separates_g_noise(tiny_dsgan) -> None:
     lr = [torch.rand(3, 3, 32, 32, generator=g)]
     real = [torch.rand(3, 3, 32, 32, generator=g)]
     out = precodec.d_verdict(t.run.root, lr, real, qualities=(30, 70))
-    assert set(out["curves"]) == {"trained", "no_noise"}  # no truth without --truth-blur
-    assert out["curves"]["no_noise"] != out["curves"]["trained"]  # the sensor's noise is seen
+    # no truth without --truth-blur; no_sensor: the sensor stage silenced, the network's noise on
+    assert set(out["curves"]) == {"trained", "no_sensor", "no_noise"}
+    assert out["curves"]["no_noise"] != out["curves"]["trained"]  # G's noise is seen
+    assert out["curves"]["no_sensor"] != out["curves"]["trained"]
+    assert out["curves"]["no_sensor"] != out["curves"]["no_noise"]  # the network's own noise
     lines = precodec.verdict_lines([out], (30, 70))
     rows = [line for line in lines if line.startswith("| ") and "| **" in line]
-    assert len(rows) == 2  # one row per variant, each naming the run and D's preferred quality
+    assert len(rows) == 3  # one row per variant, each naming the run and D's preferred quality
     assert all(f"/{t.run.root.name} |" in row for row in rows)
 
 
