@@ -37,6 +37,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
@@ -172,7 +173,7 @@ def d_verdict(
                 d_real, d_fake = d(r), d(f)
         return float(loss.adv.generator(d_fake, d_real))
 
-    sums: dict[str, dict[int, float]] = {}
+    per_batch: dict[str, list[list[float]]] = {}  # variant -> one row of losses per batch
     seen: dict[str, list[torch.Tensor]] = {}  # each image in front of the codec, for its blur
     for x, real in zip(lr_batches, real_batches, strict=True):
         noise = torch.randn(x.shape[0], g.noise_channels, *x.shape[2:], generator=rng)
@@ -185,22 +186,35 @@ def d_verdict(
         oy, ox = torch.randint(MACROBLOCK, (2,), generator=rng).tolist()
         for name, front in fronts.items():
             seen.setdefault(name, []).extend(front.clamp(0, 1))
-            row = sums.setdefault(name, {})
-            for q in qualities:
-                coded = g.codec.at(front, torch.tensor(float(q)), (oy, ox))
-                row[q] = row.get(q, 0.0) + adv(real, coded)
-    curves = {k: {q: v / len(lr_batches) for q, v in row.items()} for k, row in sums.items()}
+            per_batch.setdefault(name, []).append(
+                [adv(real, g.codec.at(front, torch.tensor(float(q)), (oy, ox))) for q in qualities]
+            )
+    losses = {k: np.asarray(v) for k, v in per_batch.items()}
+    curves = {k: dict(zip(qualities, v.mean(0).tolist(), strict=True)) for k, v in losses.items()}
     return {
         "checkpoint": str(weights),
         "learned_quality": round(float(g.codec.quality), 1),
         "gate": None if g.codec.gate_logit is None else round(float(g.codec.gate), 3),
         "curves": curves,
         "argmin": {k: min(c, key=c.__getitem__) for k, c in curves.items()},
+        "argmin_ci": {k: argmin_interval(v, qualities) for k, v in losses.items()},
         # blur_width's Gaussian width (LR pixels) of each image in front of the codec, and of the
         # real LR crops (codec included: its quantisation also widens edges)
         "blur": {k: blur_width(v) for k, v in seen.items()},
         "blur_real": blur_width([im for b in real_batches for im in b]),
     }
+
+
+def argmin_interval(
+    losses: np.ndarray, qualities: tuple[int, ...], resamples: int = 2000, seed: int = 0
+) -> list[int]:
+    """The 95% percentile-bootstrap interval of the quality where the mean loss is lowest,
+    resampling the batches: ``losses`` (batches, qualities). A flat curve gives a wide one."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, losses.shape[0], size=(resamples, losses.shape[0]))
+    best = np.asarray(qualities)[losses[idx].mean(1).argmin(1)]
+    lo, hi = np.quantile(best, [0.025, 0.975], method="nearest")
+    return [int(lo), int(hi)]
 
 
 def _num(x: float | None) -> str:
@@ -216,7 +230,7 @@ def verdict_lines(rows: list[dict], qualities: tuple[int, ...] = D_QUALITIES) ->
         "the quality the codec codes at, for what stands in front of the codec:",
         "",
         f"| run | learned quality | gate | in front of the codec | its blur (real LR's) | D's "
-        f"preferred quality | {head} |",
+        f"preferred quality [95%, batches resampled] | {head} |",
         "|---|---|---|---|---|---|" + "---|" * len(qualities),
     ]
     for r in rows:
@@ -224,9 +238,10 @@ def verdict_lines(rows: list[dict], qualities: tuple[int, ...] = D_QUALITIES) ->
         for variant, curve in r["curves"].items():
             cells = " | ".join(f"{curve[q]:.3f}" for q in qualities)
             blur = f"{_num(r['blur'][variant])} ({_num(r['blur_real'])})"
+            lo, hi = r["argmin_ci"][variant]
             lines.append(
                 f"| {name} | {r['learned_quality']} | {r['gate']} | {variant} | {blur} | "
-                f"**{r['argmin'][variant]}** | {cells} |"
+                f"**{r['argmin'][variant]}** [{lo}, {hi}] | {cells} |"
             )
     return lines
 

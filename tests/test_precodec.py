@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -99,3 +100,14 @@ def test_d_verdict_separates_g_noise(tiny_dsgan) -> None:
 def test_d_verdict_needs_a_checkpoint(tmp_path) -> None:
     with pytest.raises(SystemExit, match="no checkpoint"):
         precodec.last_checkpoint(tmp_path)
+
+
+def test_argmin_interval_is_narrow_for_a_clear_minimum_and_wide_for_a_flat_curve() -> None:
+    rng = np.random.default_rng(0)
+    qualities = (20, 40, 60, 80)
+    clear = np.array([1.0, 0.5, 0.9, 1.2]) + rng.normal(0, 0.01, size=(30, 4))
+    assert precodec.argmin_interval(clear, qualities) == [40, 40]
+    # each batch prefers another quality, and all four equally often: no quality is preferred
+    flat = np.ones((32, 4))
+    flat[np.arange(32), np.arange(32) % 4] -= 0.1
+    assert precodec.argmin_interval(flat, qualities) == [20, 80]
