@@ -289,9 +289,11 @@ def train_job(job: dict[str, Any]) -> str:
     """Train one DSGAN or SR model (runs in a worker process); returns the generator path.
 
     A finished run is reused, an interrupted one resumed, so a benchmark rerun picks up where it
-    stopped.
+    stopped. A run another benchmark process is training (two runs over different corruptions
+    share the bicubic and blind-pipeline SR trainings) is waited for, then reused.
     """
     from dsgan.training.dsgan_trainer import DSGANTrainer
+    from dsgan.training.runlock import RunInUse, wait_until_free
     from dsgan.training.sr_trainer import SRTrainer
 
     config_cls, trainer_cls = {"dsgan": (DSGANConfig, DSGANTrainer), "sr": (SRConfig, SRTrainer)}[
@@ -299,10 +301,16 @@ def train_job(job: dict[str, Any]) -> str:
     ]
     torch.set_num_threads(job["threads"])
     cfg = load_config(config_cls, overrides=job["overrides"])
-    path = train_or_resume(
-        job["kind"], Path(job["out"]), lambda resume: trainer_cls(cfg, resume=resume).train(), True
-    )
-    return str(path)
+    out = Path(job["out"])
+    while True:
+        try:
+            path = train_or_resume(
+                job["kind"], out, lambda resume: trainer_cls(cfg, resume=resume).train(), True
+            )
+            return str(path)
+        except RunInUse as exc:
+            print(f"[{job['kind']}] {exc}: waiting for it, then reusing its result", flush=True)
+            wait_until_free(out)
 
 
 def dsgan_jobs(

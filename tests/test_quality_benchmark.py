@@ -466,3 +466,66 @@ def test_unpaired_split_keeps_halves_disjoint_and_mixed() -> None:
     assert [f.stem for f in g] == ["00", "01", "02"] and len(real) == 4
     with pytest.raises(ValueError, match="interleaved, halves"):
         unpaired_split(files, "random")
+
+
+_HOLDER = """
+import fcntl, pathlib, sys, time
+root = pathlib.Path(sys.argv[1])
+fh = open(root / "train.lock", "a+")
+fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+fh.write("12345\\n"); fh.flush()
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+(root / "done").write_text("x")  # written while the lock is still held
+"""
+
+
+def _hold_lock(root: Path, seconds: float):
+    """A separate process holding ``root/train.lock`` as a training does, for ``seconds``."""
+    import subprocess
+    import sys
+
+    root.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(root), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_run_another_process_trains_is_refused_then_waited_for(tmp_path: Path) -> None:
+    pytest.importorskip("fcntl")
+    from dsgan.training.runlock import RunInUse, RunLock, wait_until_free
+
+    root = tmp_path / "sr-bicubic"
+    proc = _hold_lock(root, 1.0)
+    try:
+        with pytest.raises(RunInUse, match=r"in use by another training \(pid 12345\)"):
+            RunLock(root)
+        wait_until_free(root)
+        assert (root / "done").is_file()  # returned only after the holder finished
+    finally:
+        proc.wait(timeout=30)
+    RunLock(root).release()  # free again
+    wait_until_free(tmp_path / "never-trained")  # no lock file: returns at once
+
+
+def test_train_job_waits_for_a_run_in_use_and_reuses_it(tmp_path: Path, monkeypatch) -> None:
+    """Two benchmark processes over different corruptions share the bicubic SR training: the
+    second waits for the first's and reuses it instead of failing."""
+    from dsgan.training import runlock
+    from dsgan.training.runlock import RunInUse
+
+    calls: list[str] = []
+
+    def busy_once(name, out, train, quiet):
+        calls.append("try")
+        if len(calls) == 1:
+            raise RunInUse(f"{out} is in use by another training (pid 1)")
+        return out / "generator.safetensors"
+
+    monkeypatch.setattr(qualitylib, "train_or_resume", busy_once)
+    monkeypatch.setattr(runlock, "wait_until_free", lambda out: calls.append(f"wait {out.name}"))
+    job = {"kind": "sr", "threads": 1, "overrides": {}, "out": str(tmp_path / "sr-bicubic")}
+    assert qualitylib.train_job(job) == str(tmp_path / "sr-bicubic" / "generator.safetensors")
+    assert calls == ["try", "wait sr-bicubic", "try"]

@@ -22,6 +22,20 @@ except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
 
+class RunInUse(UserError):
+    """Another live process holds the run directory's lock."""
+
+
+def wait_until_free(root: str | Path) -> None:
+    """Block until no process holds ``root/train.lock`` (returns at once if none does, or where
+    ``fcntl`` does not exist); takes the lock only for that moment."""
+    path = Path(root) / "train.lock"
+    if fcntl is None or not path.is_file():
+        return
+    with open(path, encoding="utf-8") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH)  # waits for the exclusive holder to finish
+
+
 class RunLock:
     """Holds ``root/.lock``; :meth:`release` (or process exit) frees it."""
 
@@ -41,7 +55,7 @@ class RunLock:
             fh.seek(0)
             holder = fh.read().strip() or "unknown"
             fh.close()
-            raise UserError(
+            raise RunInUse(
                 f"{self.path.parent} is in use by another training (pid {holder}); wait for it "
                 "to finish, stop it, or choose another --out"
             ) from None
