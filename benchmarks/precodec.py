@@ -20,7 +20,9 @@ training) over a grid of qualities, for the images in front of the codec: G's ou
 with its sensor stage silenced (the network still gets its noise input), with its noise draw
 zeroed (no sensor noise, no noise input to the network), and, with
 ``--truth-blur SIGMA``, the ideal one for a blur + JPEG truth (the bicubic LR blurred as the truth
-was, no noise). Where each curve is lowest is where the codec's quality is pulled given that image:
+was, no noise). With a learned codec gate each is also coded by the full codec (``_gate1``): a
+blend of coded and uncoded output is a weaker codec, which a lower quality makes up for. Where
+each curve is lowest is where the codec's quality is pulled given that image:
 if the ideal image's minimum sits near the true quality and G's lower, G's own output is what drags
 the quality down.
 
@@ -139,7 +141,8 @@ def d_verdict(
     """G's adversarial loss under the run's last D at each quality, per image before the codec.
 
     ``lr_batches``: bicubic LR (N, 3, h, w) in [0, 1]; ``real_batches``: real LR crops of the
-    same shape. Returns ``{"curves": {variant: {q: mean loss}}, "argmin": {variant: q},
+    same shape. A variant with the suffix ``_gate1`` is coded by the full codec, without the
+    learned gate's blend (only where the gate is learned). Returns ``{"curves": {variant: {q: mean loss}}, "argmin": {variant: q},
     "learned_quality", "gate", "checkpoint", "blur", "blur_real"}``; variants ``trained``,
     ``no_sensor`` (a G with a sensor stage), ``no_noise`` and, with ``truth_blur``, ``truth``. Each batch gets one grid offset for all its qualities and
     variants, so the curves differ only by what they vary.
@@ -184,11 +187,16 @@ def d_verdict(
         if truth_blur is not None:
             fronts["truth"] = torch.stack([gaussian_blur(im, truth_blur) for im in x])
         oy, ox = torch.randint(MACROBLOCK, (2,), generator=rng).tolist()
+        # as the run codes (its gate's blend included), and, with a learned gate, fully coded
+        codes = {"": g.codec.at}
+        if g.codec.gate_logit is not None:
+            codes["_gate1"] = jpeg_round_trip
         for name, front in fronts.items():
             seen.setdefault(name, []).extend(front.clamp(0, 1))
-            per_batch.setdefault(name, []).append(
-                [adv(real, g.codec.at(front, torch.tensor(float(q)), (oy, ox))) for q in qualities]
-            )
+            for tail, code in codes.items():
+                per_batch.setdefault(name + tail, []).append(
+                    [adv(real, code(front, torch.tensor(float(q)), (oy, ox))) for q in qualities]
+                )
     losses = {k: np.asarray(v) for k, v in per_batch.items()}
     curves = {k: dict(zip(qualities, v.mean(0).tolist(), strict=True)) for k, v in losses.items()}
     return {
@@ -200,7 +208,7 @@ def d_verdict(
         "argmin_ci": {k: argmin_interval(v, qualities) for k, v in losses.items()},
         # blur_width's Gaussian width (LR pixels) of each image in front of the codec, and of the
         # real LR crops (codec included: its quantisation also widens edges)
-        "blur": {k: blur_width(v) for k, v in seen.items()},
+        "blur": {k: blur_width(seen[k.removesuffix("_gate1")]) for k in per_batch},
         "blur_real": blur_width([im for b in real_batches for im in b]),
     }
 

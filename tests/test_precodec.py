@@ -55,7 +55,10 @@ def test_d_verdict_is_the_trainers_adversarial_loss(tiny_dsgan) -> None:
     qualities = (20, 50, 80)
     out = precodec.d_verdict(t.run.root, lr, real, truth_blur=1.0, qualities=qualities)
     assert out["learned_quality"] == pytest.approx(float(t.g.codec.quality), abs=0.05)
-    assert set(out["curves"]) == {"trained", "no_noise", "truth"}
+    # each also fully coded (_gate1), as this codec learns a gate
+    assert set(out["curves"]) == {
+        v + t for v in ("trained", "no_noise", "truth") for t in ("", "_gate1")
+    }
     for name, curve in out["curves"].items():
         assert list(curve) == list(qualities)
         assert out["argmin"][name] == min(curve, key=curve.__getitem__)
@@ -66,6 +69,7 @@ def test_d_verdict_is_the_trainers_adversarial_loss(tiny_dsgan) -> None:
     assert out["curves"]["no_noise"] == out["curves"]["trained"]
     # the truth's image (blurred bicubic LR) is not G's: another curve
     assert out["curves"]["truth"] != out["curves"]["trained"]
+    assert out["curves"]["truth_gate1"] != out["curves"]["truth"]  # the gate's blend matters
     # the same loss as the trainer's finite difference takes (same D, offset, gate, BatchNorm)
     rng = torch.Generator().manual_seed(0)
     torch.randn(3, 0, 32, 32, generator=rng)  # the (empty) noise draw d_verdict makes first
