@@ -45,10 +45,11 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from benchlib import ROOT, write_result
-from dsgan.checkpoints.files import checkpoint_config, latest_checkpoint, read_weights
+from dsgan.checkpoints.files import checkpoint_config, read_weights
 from dsgan.checkpoints.load import load_generator, resolve_source
 from dsgan.config.dsgan import LossConfig
 from dsgan.data.sampling import random_crop
+from dsgan.errors import UserError
 from dsgan.io.images import list_images, load_image
 from dsgan.losses.dsgan import DSGANLoss
 from dsgan.metrics.blocking import batch_blockiness
@@ -120,16 +121,6 @@ def measure(run: Path, lr_batches: list[torch.Tensor], raw: bool) -> dict:
     }
 
 
-def last_checkpoint(run: Path) -> Path:
-    """The weights file of a run's newest checkpoint (a checkpoint file is itself)."""
-    if run.is_file():
-        return run
-    found = latest_checkpoint(run / "checkpoints")
-    if found is None:
-        raise SystemExit(f"error: {run}: no checkpoint in {run / 'checkpoints'} (D is needed)")
-    return found[0]
-
-
 @torch.no_grad()
 def d_verdict(
     run: Path,
@@ -147,7 +138,7 @@ def d_verdict(
     ``no_sensor`` (a G with a sensor stage), ``no_noise`` and, with ``truth_blur``, ``truth``. Each batch gets one grid offset for all its qualities and
     variants, so the curves differ only by what they vary.
     """
-    weights = last_checkpoint(run)
+    weights = resolve_source(run, checkpoint=True)  # a checkpoint: D is needed
     groups, meta = read_weights(weights)
     cfg = checkpoint_config(weights, meta)
     g = generator_from_config(cfg["model"])
@@ -331,4 +322,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except UserError as exc:  # a missing run or checkpoint: a message, not a traceback
+        raise SystemExit(f"error: {exc}") from None

@@ -101,9 +101,19 @@ def test_d_verdict_separates_g_noise(tiny_dsgan) -> None:
     assert all(f"/{t.run.root.name} |" in row for row in rows)
 
 
-def test_d_verdict_needs_a_checkpoint(tmp_path) -> None:
-    with pytest.raises(SystemExit, match="no checkpoint"):
-        precodec.last_checkpoint(tmp_path)
+def test_d_verdict_needs_a_checkpoint(tiny_dsgan) -> None:
+    from dsgan.checkpoints.load import EXPORT, resolve_source
+    from dsgan.errors import UserError
+
+    t = _trained(tiny_dsgan, {"model.noise_channels": 0})
+    run = t.run.root
+    assert (run / EXPORT).is_file()  # a finished run: the exported G, which holds no D
+    assert resolve_source(run) == run / EXPORT
+    assert resolve_source(run, checkpoint=True).parent == run / "checkpoints"
+    for f in (run / "checkpoints").iterdir():
+        f.unlink()
+    with pytest.raises(UserError, match="no checkpoints in it"):
+        precodec.d_verdict(run, [], [])
 
 
 def test_argmin_interval_is_narrow_for_a_clear_minimum_and_wide_for_a_flat_curve() -> None:

@@ -34,9 +34,10 @@ from dsgan.models.rrdb import RRDBNet
 EXPORT = "generator.safetensors"  # what a finished run exports
 
 
-def resolve_source(source: str | Path) -> Path:
+def resolve_source(source: str | Path, checkpoint: bool = False) -> Path:
     """The file a user means: a run directory's exported generator, else its latest checkpoint;
-    a file as it is.
+    a file as it is. ``checkpoint``: a run directory's latest checkpoint even where it exported
+    a generator (the checkpoint also holds D and the optimisers).
 
     Raises:
         UserError: nothing usable there.
@@ -44,11 +45,12 @@ def resolve_source(source: str | Path) -> Path:
     path = Path(source)
     if path.is_dir():
         exported = path / EXPORT
-        if exported.is_file():
+        if exported.is_file() and not checkpoint:
             return exported
         found = latest_checkpoint(path / "checkpoints")
         if found is None:
-            raise UserError(f"{path}: no {EXPORT} and no checkpoints in it")
+            what = "no checkpoints" if checkpoint else f"no {EXPORT} and no checkpoints"
+            raise UserError(f"{path}: {what} in it")
         return found[0]
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found")
