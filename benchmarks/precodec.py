@@ -140,6 +140,8 @@ def d_verdict(
     """
     weights = resolve_source(run, checkpoint=True)  # a checkpoint: D is needed
     groups, meta = read_weights(weights)
+    if "d" not in groups:
+        raise UserError(f"{weights}: holds no discriminator; give a run directory or a checkpoint")
     cfg = checkpoint_config(weights, meta)
     g = generator_from_config(cfg["model"])
     g.load_state_dict(groups["g"])

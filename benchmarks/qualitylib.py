@@ -305,7 +305,7 @@ def train_job(job: dict[str, Any]) -> str:
     while True:
         try:
             path = train_or_resume(
-                job["kind"], out, lambda resume: trainer_cls(cfg, resume=resume).train(), True
+                job["kind"], out, lambda resume: trainer_cls(cfg, resume=resume).train(), quiet=True
             )
             return str(path)
         except RunInUse as exc:

@@ -110,6 +110,8 @@ def test_d_verdict_needs_a_checkpoint(tiny_dsgan) -> None:
     assert (run / EXPORT).is_file()  # a finished run: the exported G, which holds no D
     assert resolve_source(run) == run / EXPORT
     assert resolve_source(run, checkpoint=True).parent == run / "checkpoints"
+    with pytest.raises(UserError, match="holds no discriminator"):
+        precodec.d_verdict(run / EXPORT, [], [])  # the exported G alone
     for f in (run / "checkpoints").iterdir():
         f.unlink()
     with pytest.raises(UserError, match="no checkpoints in it"):

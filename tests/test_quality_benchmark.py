@@ -518,7 +518,7 @@ def test_train_job_waits_for_a_run_in_use_and_reuses_it(tmp_path: Path, monkeypa
 
     calls: list[str] = []
 
-    def busy_once(name, out, train, quiet):
+    def busy_once(name, out, train, iterations=None, quiet=False):
         calls.append("try")
         if len(calls) == 1:
             raise RunInUse(f"{out} is in use by another training (pid 1)")
