@@ -59,6 +59,7 @@ from dsgan.models.dsgan import Discriminator, generator_from_config
 from dsgan.ops.corrupt import gaussian_blur
 from dsgan.ops.resize import imresize
 from dsgan.training.codec_step import frozen_batchnorm_stats
+from dsgan.training.common import d_pair_logits
 
 RESULTS = ROOT / "benchmarks" / "results"
 QUALITIES = (90, 75, 60, 45, 30, 20)
@@ -132,11 +133,13 @@ def d_verdict(
     """G's adversarial loss under the run's last D at each quality, per image before the codec.
 
     ``lr_batches``: bicubic LR (N, 3, h, w) in [0, 1]; ``real_batches``: real LR crops of the
-    same shape. A variant with the suffix ``_gate1`` is coded by the full codec, without the
-    learned gate's blend (only where the gate is learned). Returns ``{"curves": {variant: {q: mean loss}}, "argmin": {variant: q},
-    "learned_quality", "gate", "checkpoint", "blur", "blur_real"}``; variants ``trained``,
-    ``no_sensor`` (a G with a sensor stage), ``no_noise`` and, with ``truth_blur``, ``truth``. Each batch gets one grid offset for all its qualities and
-    variants, so the curves differ only by what they vary.
+    same shape. Variants: ``trained``, ``no_sensor`` (a G with a sensor stage), ``no_noise`` and,
+    with ``truth_blur``, ``truth``; each also with the suffix ``_gate1``, coded by the full codec
+    without the learned gate's blend (only where the gate is learned). Each batch gets one grid
+    offset for all its qualities and variants, so the curves differ only by what they vary.
+
+    Returns ``{"curves": {variant: {q: mean loss}}, "argmin": {variant: q}, "argmin_ci",
+    "learned_quality", "gate", "checkpoint", "blur", "blur_real"}``.
     """
     weights = resolve_source(run, checkpoint=True)  # a checkpoint: D is needed
     groups, meta = read_weights(weights)
@@ -146,7 +149,7 @@ def d_verdict(
     g = generator_from_config(cfg["model"])
     g.load_state_dict(groups["g"])
     if g.codec is None:
-        raise SystemExit(f"error: {weights}: its generator has no codec (model.codec: none)")
+        raise UserError(f"{weights}: its generator has no codec (model.codec: none)")
     d = Discriminator(channels=cfg["model"].get("d_channels", 64))
     d.load_state_dict(groups["d"])
     g.eval()
@@ -161,14 +164,14 @@ def d_verdict(
         quiet.sensor.log_read.fill_(-math.inf)
 
     def adv(real: torch.Tensor, coded: torch.Tensor) -> float:
-        r, f = loss.d_input(real), loss.d_input(coded)
         with frozen_batchnorm_stats(d):
-            if joint:
-                d_real, d_fake = d(torch.cat([r, f])).split([r.shape[0], f.shape[0]])
-            else:
-                d_real, d_fake = d(r), d(f)
+            d_real, d_fake = d_pair_logits(d, loss.d_input(real), loss.d_input(coded), joint)
         return float(loss.adv.generator(d_fake, d_real))
 
+    # as the run codes (its gate's blend included), and, with a learned gate, fully coded
+    codes = {"": g.codec.at}
+    if g.codec.gate_logit is not None:
+        codes["_gate1"] = jpeg_round_trip
     per_batch: dict[str, list[list[float]]] = {}  # variant -> one row of losses per batch
     seen: dict[str, list[torch.Tensor]] = {}  # each image in front of the codec, for its blur
     for x, real in zip(lr_batches, real_batches, strict=True):
@@ -180,10 +183,6 @@ def d_verdict(
         if truth_blur is not None:
             fronts["truth"] = torch.stack([gaussian_blur(im, truth_blur) for im in x])
         oy, ox = torch.randint(MACROBLOCK, (2,), generator=rng).tolist()
-        # as the run codes (its gate's blend included), and, with a learned gate, fully coded
-        codes = {"": g.codec.at}
-        if g.codec.gate_logit is not None:
-            codes["_gate1"] = jpeg_round_trip
         for name, front in fronts.items():
             seen.setdefault(name, []).extend(front.clamp(0, 1))
             for tail, code in codes.items():
@@ -192,6 +191,8 @@ def d_verdict(
                 )
     losses = {k: np.asarray(v) for k, v in per_batch.items()}
     curves = {k: dict(zip(qualities, v.mean(0).tolist(), strict=True)) for k, v in losses.items()}
+    # blur_width's Gaussian width (LR pixels) of each image in front of the codec, once per image
+    blur = {k: blur_width(v) for k, v in seen.items()}
     return {
         "checkpoint": str(weights),
         "learned_quality": round(float(g.codec.quality), 1),
@@ -199,9 +200,8 @@ def d_verdict(
         "curves": curves,
         "argmin": {k: min(c, key=c.__getitem__) for k, c in curves.items()},
         "argmin_ci": {k: argmin_interval(v, qualities) for k, v in losses.items()},
-        # blur_width's Gaussian width (LR pixels) of each image in front of the codec, and of the
-        # real LR crops (codec included: its quantisation also widens edges)
-        "blur": {k: blur_width(seen[k.removesuffix("_gate1")]) for k in per_batch},
+        # and of the real LR crops (codec included: its quantisation also widens edges)
+        "blur": {k: blur[k.removesuffix("_gate1")] for k in per_batch},
         "blur_real": blur_width([im for b in real_batches for im in b]),
     }
 

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import random
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,21 @@ import torch
 from dsgan.errors import UserError
 
 log = logging.getLogger(__name__)
+
+
+def d_pair_logits(
+    d: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor, joint: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's float32 logits (N, 1, h, w) on real and fake D inputs (N, 3, h, w).
+
+    ``joint`` (``loss.d_batch: joint``): one batch, so D's BatchNorms normalise reals and fakes
+    with the same statistics. Otherwise (the authors'): two calls; with batch statistics per call,
+    a difference every fake shares (noise level, spectrum) is partly normalised away.
+    """
+    if joint:
+        d_real, d_fake = d(torch.cat([real, fake])).float().split([real.shape[0], fake.shape[0]])
+        return d_real, d_fake
+    return d(real).float(), d(fake).float()
 
 
 def seed_everything(seed: int) -> None:

@@ -38,6 +38,7 @@ from dsgan.training.common import (
     FaultCounter,
     autocast,
     autocast_dtype,
+    d_pair_logits,
     linear_decay,
     seed_everything,
     tune_backends,
@@ -238,16 +239,9 @@ class DSGANTrainer(TrainLoop):
         return bool(distrib.all_true(ok))
 
     def d_logits(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """D's float32 logits (N, 1, h, w) on real and fake high-passes (N, 3, h, w).
-
-        ``loss.d_batch`` joint: one batch, so D's BatchNorms normalise reals and fakes with the
-        same statistics. separate (the authors'): two calls; with batch statistics per call, a
-        difference every fake shares (noise level, spectrum) is partly normalised away.
-        """
-        if self.cfg.loss.d_batch == "joint":
-            logits = self.d_run(torch.cat([real, fake])).float()
-            return tuple(logits.split([real.shape[0], fake.shape[0]]))
-        return self.d_run(real).float(), self.d_run(fake).float()
+        """D's float32 logits (N, 1, h, w) on real and fake high-passes (N, 3, h, w), in one
+        batch or two per ``loss.d_batch`` (:func:`~dsgan.training.common.d_pair_logits`)."""
+        return d_pair_logits(self.d_run, real, fake, self.cfg.loss.d_batch == "joint")
 
     def train_step(self, xb: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor] | None:
         """One D and one G update; returns the loss terms as detached 0-d tensors (no host sync;
@@ -422,11 +416,7 @@ class DSGANTrainer(TrainLoop):
         alike; averaged over ranks."""
         with torch.no_grad(), frozen_batchnorm_stats(self.d), autocast(self.device, self.amp):
             fakes = hp(torch.cat([xd.detach(), flip.detach()]))
-            if self.cfg.loss.d_batch == "joint":
-                logits = self.d_run(torch.cat([real_hp, fakes])).float()
-                d_real, d_fakes = logits.split([real_hp.shape[0], fakes.shape[0]])
-            else:
-                d_real, d_fakes = self.d_run(real_hp).float(), self.d_run(fakes).float()
+            d_real, d_fakes = self.d_logits(real_hp, fakes)
         d_mixed, d_flip = d_fakes.chunk(2)
         delta = gate_delta(
             lambda logits: self.loss.adv.generator(logits, d_real),
