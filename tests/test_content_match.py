@@ -1,11 +1,13 @@
-"""``data.match_content``: in unpaired mode the real LR crop paired with an HR crop is the closest
-in structure of several, measured where noise barely reaches (:mod:`dsgan.data.content`)."""
+"""``data.match_content``: the real crop paired with an HR crop is the closest in structure of
+several (crops of the LR photos unpaired, native-scale crops of the HR photos same-domain),
+measured where noise barely reaches (:mod:`dsgan.data.content`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -74,9 +76,33 @@ def test_matched_real_crops_follow_the_hr_crops_content(tmp_path: Path) -> None:
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
-def test_same_domain_ignores_match_content(tmp_path: Path) -> None:
-    _write(tmp_path / "hr", [0, 6.0], 64, seed=1)
+def test_same_domain_matching_draws_native_crops_of_alike_content(tmp_path: Path) -> None:
+    """Same-domain, the paper's real sample is a crop of the same HR crop at native scale:
+    stripes of period 12 in HR become period 6 in G's input (scale 2) but stay 12 in the real
+    crop. Matched, the real crop comes from the photo whose native stripes are like G's input."""
+    _write(tmp_path / "hr", [0, 12.0, 6.0, 0], 64, seed=1)
     cfg = {"hr": tmp_path / "hr", "scale": 2, "crop": 16}
-    a = DSGANDataset(DataConfig(**cfg))[(1, 3)]
-    b = DSGANDataset(DataConfig(**cfg, match_content=8))[(1, 3)]
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    paper = DSGANDataset(DataConfig(**cfg))
+    hr, real = paper[(1, 3)]
+    # the paper's real sample is a piece of the HR crop itself
+    assert any(
+        torch.equal(hr[:, y : y + 16, x : x + 16], real) for y in range(17) for x in range(17)
+    )
+    matched = DSGANDataset(DataConfig(**cfg, match_content=16))
+    want = content.structure(torch.stack([matched[(1, s)][0] for s in range(30)]), 2)
+    got = torch.stack([content.structure(matched[(1, s)][1][None])[0] for s in range(30)])
+    unmatched = torch.stack([content.structure(paper[(1, s)][1][None])[0] for s in range(30)])
+    # G's input (period 6) is as textured as photo 2's native crops, not as its own (period 12)
+    assert (got - want).abs().mean() < 0.5 * (unmatched - want).abs().mean()
+    # drawn as unpaired matching draws from an LR folder holding the same photos
+    same_folder = DSGANDataset(DataConfig(**cfg, lr=tmp_path / "hr", match_content=16))
+    for s in range(5):
+        a, b = matched[(1, s)], same_folder[(1, s)]
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_same_domain_matching_needs_crops(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="needs --crop N"):
+        DataConfig(hr=tmp_path, crop=0, match_content=8)
+    DataConfig(hr=tmp_path, lr=tmp_path, crop=0, match_content=8)  # unpaired: whole LR images
+    DataConfig(hr=tmp_path, crop=0, match_content=1)  # 1 = no matching

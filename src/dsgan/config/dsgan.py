@@ -25,12 +25,22 @@ class DataConfig(LoaderConfig):
         0,
         ge=0,
         le=64,
-        description="unpaired mode: draw this many real LR crops per HR crop and keep the one of"
-        " the closest structure (data/content.py), so D sees crops of alike content (no SR gain"
-        " measured yet, docs/RESULTS.md);"
-        " 0 or 1 = a random crop (the paper); ignored in same-domain mode. Each candidate may"
-        " be another image: beyond data.cache_gb, that many decodes per sample",
+        description="draw this many real crops per HR crop and keep the one of the closest"
+        " structure (data/content.py), so D sees crops of alike content. Unpaired: crops of the"
+        " LR photos (no SR gain measured, docs/RESULTS.md); same-domain: native-scale crops of"
+        " random HR photos instead of one of the same HR crop, whose content is scale times"
+        " coarser per pixel than G's input (needs crop > 0). 0 or 1 = the paper's crop. Each"
+        " candidate may be another image: beyond data.cache_gb, that many decodes per sample",
     )
+
+    @model_validator(mode="after")
+    def _matching_needs_crops(self) -> DataConfig:
+        if self.lr is None and self.match_content > 1 and self.crop == 0:
+            raise ValueError(
+                "data.match_content in same-domain mode draws crops of other photos: it needs"
+                " --crop N (crop 0, whole images, keeps the paper's real sample)"
+            )
+        return self
 
 
 class ModelConfig(StrictModel):

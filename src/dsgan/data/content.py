@@ -1,4 +1,4 @@
-"""Content-matched real samples for unpaired DSGAN (``data.match_content``).
+"""Content-matched real samples for DSGAN (``data.match_content``).
 
 In unpaired mode G's clean HR and the real LR photos are different pictures. When one set holds
 more fine structure than the other (foliage and rock against sky and walls), D can tell real from
@@ -6,6 +6,12 @@ fake by content, and G, which cannot change content, may imitate the missing str
 Measured on the quality benchmark (docs/RESULTS.md, "Unpaired mode"): with the real half 2.5x as
 textured as G's, matching with 8 candidates moved the LR noise by 0.03 grey levels and SR within
 its run-to-run spread, so it is off by default.
+
+Same-domain (the paper's mode), the real sample is a native-scale crop of the photo G's input is
+downscaled from, so its content is ``scale`` times coarser per pixel: on the held-out rows' photos
+at x4 the statistic below is 0.51-0.78 lower on such crops than on G's input (its spread over
+crops: 0.73); with 8 candidates drawn from random photos the matched crops are within 0.11 of G's
+input (``benchmarks/content_scale.py``, ``benchmarks/results/content-scale-*.md``).
 
 Matching: for each HR crop, ``candidates`` random crops of the real LR photos are drawn and the one
 whose *structure* is closest to the HR crop's is kept. Structure is measured where the degradations

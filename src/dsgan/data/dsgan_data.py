@@ -1,7 +1,10 @@
 """Training samples for DSGAN: (HR crop that G's input is made from, real LR-domain sample).
 
 * same-domain (``lr`` unset, the paper): an HR crop of ``crop*scale`` pixels, and a ``crop``-pixel crop
-  of the *same* HR crop at native resolution as the real sample.
+  of the *same* HR crop at native resolution as the real sample. Its content is ``scale`` times
+  coarser per pixel than G's input (the HR crop downscaled), so D can tell real from fake by
+  content; ``match_content`` K > 1 draws K native crops of random HR photos instead and keeps the
+  one closest in structure to G's input (docs/RESULTS.md, "Same-domain content scale").
 * unpaired (``lr`` set): an HR crop of ``crop*scale`` pixels, and a ``crop``-pixel crop of a random
   image of the LR folder (``match_content``: the closest in structure of several,
   :mod:`dsgan.data.content`). ``crop = 0`` uses whole images (all HR images must be ``scale`` times the LR
@@ -78,27 +81,27 @@ class DSGANDataset(torch.utils.data.Dataset):
         hr_img = self.hr.get(index)
         hr = random_crop(hr_img, cfg.crop * cfg.scale, g) if cfg.crop else self._whole(hr_img)
         hr = augment(hr, g, cfg.flips, cfg.rotations)
-        if self.lr is None:
+        if self.lr is not None or cfg.match_content > 1:
+            pool = self.lr if self.lr is not None else self.hr
+            real = augment(self._real_crop(hr, g, pool), g, cfg.flips, cfg.rotations)
+        else:
             size = cfg.crop or hr.shape[-1] // cfg.scale
             real = (
                 random_crop(hr, size, g)
                 if cfg.crop
                 else hr[..., : hr.shape[-2] // cfg.scale, :size]
             )
-        else:
-            real = self._real_crop(hr, g)
-            real = augment(real, g, cfg.flips, cfg.rotations)
         return hr.contiguous(), real.contiguous()
 
-    def _real_crop(self, hr: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        """A crop of a random real LR image; with ``match_content`` > 1, of that many random
-        crops the one whose structure is closest to the HR crop's (:mod:`dsgan.data.content`)."""
-        assert self.lr is not None
+    def _real_crop(self, hr: torch.Tensor, g: torch.Generator, pool: ImagePool) -> torch.Tensor:
+        """A crop of a random image of ``pool`` (the real LR photos; same-domain, the HR photos at
+        native scale); with ``match_content`` > 1, of that many random crops the one whose
+        structure is closest to the HR crop's, measured at LR (:mod:`dsgan.data.content`)."""
         cfg = self.cfg
         picks = []
         for _ in range(max(1, cfg.match_content)):
-            j = int(torch.randint(len(self.lr), (1,), generator=g))
-            picks.append(random_crop(self.lr.get(j), cfg.crop, g))
+            j = int(torch.randint(len(pool), (1,), generator=g))
+            picks.append(random_crop(pool.get(j), cfg.crop, g))
         if len(picks) == 1:
             return picks[0]
         want = content.structure(hr.unsqueeze(0), cfg.scale)
