@@ -26,22 +26,14 @@ import torch
 
 from benchlib import ROOT, write_result
 from dsgan.data import content
-from dsgan.io.images import list_images, load_image
+from dsgan.data.sampling import random_crop
+from dsgan.io.images import list_images, load_image_u8
 
 
 def random_crops(folder: Path, size: int, per_image: int, g: torch.Generator) -> torch.Tensor:
     """(N, 3, size, size) uint8: ``per_image`` random crops of each image of ``folder``."""
-    out = []
-    for path in list_images(folder):
-        x = load_image(path)
-        if x.dtype != torch.uint8:
-            x = (x.clamp(0, 1) * 255).round().to(torch.uint8)
-        h, w = x.shape[-2:]
-        for _ in range(per_image):
-            i = int(torch.randint(h - size + 1, (1,), generator=g))
-            j = int(torch.randint(w - size + 1, (1,), generator=g))
-            out.append(x[..., i : i + size, j : j + size])
-    return torch.stack(out)
+    images = [load_image_u8(path) for path in list_images(folder)]
+    return torch.stack([random_crop(x, size, g) for x in images for _ in range(per_image)])
 
 
 def summary(values: torch.Tensor) -> dict[str, float]:
