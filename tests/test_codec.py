@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from conftest import smooth_image
+from dsgan.errors import UserError
 from dsgan.inference.degrade import apply_generator
 from dsgan.models import Generator
 from dsgan.models.codec import JPEGCodec, jpeg_round_trip, quality_of
@@ -484,3 +485,61 @@ def test_logged_change_is_g_before_the_codec(tiny_dsgan) -> None:
     ]
     # the sensor stage starts at one grey level of noise at mid-grey: a mean |change| near 0.8
     assert 0.2 < rows[0]["diag/change"] < 3.0, rows[0]["diag/change"]
+
+
+@pytest.mark.parametrize("pair", [False, True])
+def test_identity_prior_in_the_quality_slope_pulls_the_quality_up(tiny_dsgan, pair) -> None:
+    """``loss.id_quality``: with a D that says nothing (adversarial loss 0), the quality's slope
+    is w_id / w_tex times the identity prior's: coding a photo-like batch at a higher quality
+    changes its high-pass less, so the slope is negative (Adam raises the quality), and equals
+    the finite difference of that prior computed here by hand; for an antithetic pair (2N
+    outputs) the prior is of the pair's mean. Without the option the same slope is zero."""
+    over = {"model.output": "residual", "model.codec": "jpeg", "model.codec_quality": 40.0}
+    over |= {"loss.w_id": 0.03, "loss.w_tex": 0.005}
+    t = tiny_dsgan({**over, "loss.id_quality": True})
+    silent = lambda fake, real=None: fake.sum() * 0.0  # noqa: E731
+    t.loss.adv.generator = silent
+    rng = np.random.default_rng(0)
+    clean = torch.stack(
+        [torch.from_numpy(smooth_image(rng, 32, 32)).permute(2, 0, 1) / 255 for _ in range(3)]
+    )
+    noise = 0.05 * torch.randn(3, 3, 32, 32)
+    pre = torch.cat([clean + noise, clean - noise]).clamp(0, 1) if pair else clean
+    hp = t.loss.highpass
+    real_hp = hp(clean)
+    slope = float(t._quality_slope(pre, real_hp, hp, (0, 0), clean=clean))
+    assert slope < -1e-3
+
+    def prior(logit: torch.Tensor) -> float:
+        coded = jpeg_round_trip(pre, quality_of(logit))
+        mean = 0.5 * (coded[:3] + coded[3:]) if pair else coded
+        return float((hp(mean) - hp(clean)).abs().mean())
+
+    logit, delta = t.g.codec.quality_logit.detach(), t.cfg.optim.codec_delta
+    by_hand = (prior(logit + delta) - prior(logit - delta)) / (2 * delta) * 0.03 / 0.005
+    assert slope == pytest.approx(by_hand, rel=1e-4, abs=1e-7)
+    t_off = tiny_dsgan(over)
+    t_off.loss.adv.generator = silent
+    assert float(t_off._quality_slope(pre[:3], real_hp, hp, (0, 0))) == 0.0
+
+
+def test_identity_prior_in_the_quality_slope_trains(tiny_dsgan) -> None:
+    """A step of the default's G (antithetic pair, gated codec) with ``loss.id_quality``: the
+    slope is finite and moves the quality; the option needs a codec and the prior's weight."""
+    over = {
+        "model.output": "residual",
+        "model.noise_channels": 3,
+        "model.codec": "jpeg",
+        "model.codec_gate": True,
+        "loss.w_id": 0.03,
+        "loss.id_quality": True,
+    }
+    t = tiny_dsgan(over)
+    before = float(t.g.codec.quality_logit.detach())
+    out = t.train_step(torch.rand(3, 3, 8, 8), torch.rand(3, 3, 8, 8))
+    assert out is not None and torch.isfinite(out["codec/slope"])
+    assert float(t.g.codec.quality_logit.detach()) != before
+    with pytest.raises(UserError, match=r"loss\.id_quality"):
+        tiny_dsgan({**over, "loss.w_id": 0.0})
+    with pytest.raises(UserError, match=r"loss\.id_quality"):
+        tiny_dsgan({**over, "model.codec": "none", "model.codec_gate": False})

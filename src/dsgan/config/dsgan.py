@@ -149,6 +149,14 @@ class LossConfig(StrictModel):
         " so the quality cannot drift where D does not see the blocks; 0 = off (measured on"
         " unpaired noise + JPEG: it slowed the quality's drift, SR gained nothing; docs/RESULTS.md)",
     )
+    id_quality: bool = Field(
+        False,
+        description="the learned JPEG quality (model.codec jpeg) pays the identity prior too: its"
+        " finite-difference slope is of w_tex * adversarial + w_id * identity prior (divided by"
+        " w_tex), as the network's gradient is, instead of the adversarial loss alone, so the"
+        " codec cannot smooth the output for free where the network would pay w_id for it;"
+        " needs loss.w_id > 0 and loss.w_tex > 0; off = the adversarial loss alone",
+    )
     color_mean: bool = Field(
         False,
         description="colour loss on the mean of G(x, n) and G(x, -n) (needs model.noise_channels):"
@@ -242,6 +250,17 @@ class DSGANConfig(StrictModel):
                 f"data.crop ({self.data.crop}) is smaller than loss.kernel_size "
                 f"({self.loss.kernel_size}): the colour loss low-passes each LR crop with a valid "
                 "kernel_size x kernel_size filter; raise data.crop or lower loss.kernel_size"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _id_quality_needs_its_terms(self) -> DSGANConfig:
+        if self.loss.id_quality and (
+            self.model.codec != "jpeg" or self.loss.w_id <= 0 or self.loss.w_tex <= 0
+        ):
+            raise ValueError(
+                "loss.id_quality adds the identity prior to the learned JPEG quality's slope: it "
+                "needs model.codec jpeg, loss.w_id > 0 and loss.w_tex > 0"
             )
         return self
 

@@ -268,7 +268,7 @@ class DSGANTrainer(TrainLoop):
             # when the codec is skipped, so the random stream is the same as without the skip)
             oy, ox = torch.randint(MACROBLOCK, (2,)).tolist()
             offset = (oy, ox)
-        xd_mean = None
+        xd_mean = pre_pair = None
         # gate_mode sample: each output coded (or not) whole, with probability the gate
         sampled = codec is not None and codec.gate_logit is not None and codec.gate_mode == "sample"
         draw = flip = None
@@ -285,6 +285,7 @@ class DSGANTrainer(TrainLoop):
                     codec_offset=None,
                 )
                 pre = both[: xb.shape[0]]
+                pre_pair = both
                 if sampled:  # one draw per image, shared by its antithetic twin
                     draw, coded = self._gate_draw(xb.shape[0]), self._coded(both, offset)
                     xd, xd_anti = torch.where(torch.cat([draw, draw]), coded, both).chunk(2)
@@ -326,7 +327,13 @@ class DSGANTrainer(TrainLoop):
                 # float32: under bf16 autocast, coded outputs two quality units apart would
                 # differ by little more than bf16's rounding
                 slope = self._quality_slope(
-                    pre.detach().float(), real_hp, hp, offset, sampled, block_real
+                    (pre_pair if lc.id_quality and pre_pair is not None else pre).detach().float(),
+                    real_hp,
+                    hp,
+                    offset,
+                    sampled,
+                    block_real,
+                    xb if lc.id_quality else None,
                 )
                 out["codec/slope"] = slope
             if draw is not None and flip is not None:  # also by the D before its update
@@ -434,22 +441,32 @@ class DSGANTrainer(TrainLoop):
         offset: tuple[int, int],
         ungated: bool = False,
         block_target: torch.Tensor | None = None,
+        clean: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Slope of G's adversarial loss in the codec's quality logit (``codec_step``), by the
         current D (BatchNorm running statistics untouched), averaged over ranks. ``real_hp``: the
-        step's real samples, already high-passed; ``pre``: G's output before the codec;
-        ``ungated``: the slope of the fully coded outputs (a sampled gate's coded ones); with
+        step's real samples, already high-passed; ``pre``: G's output before the codec, (N, 3,
+        h, w), or (2N, 3, h, w) for an antithetic pair G(x, n), G(x, -n) (D judges the first
+        N); ``ungated``: the slope of the fully coded outputs (a sampled gate's coded ones); with
         ``loss.w_block``, plus that weight times the squared difference between the coded
-        batch's blockiness and ``block_target`` (the real batch's, 0-d; None: no term)."""
-        w_block = self.cfg.loss.w_block
-        target = block_target if w_block > 0 else None
+        batch's blockiness and ``block_target`` (the real batch's, 0-d; None: no term); with
+        ``clean`` (G's input x, (N, 3, h, w), ``loss.id_quality``), plus w_id / w_tex times the
+        identity prior of the coded outputs (their pair mean's high-pass against x's)."""
+        lc = self.cfg.loss
+        target = block_target if lc.w_block > 0 else None
+        n = pre.shape[0] if clean is None else clean.shape[0]
 
         def loss_of(coded: torch.Tensor) -> torch.Tensor:
+            fake = coded[:n]
             with autocast(self.device, self.amp):
-                d_real, d_fake = self.d_logits(real_hp, hp(coded))
+                d_real, d_fake = self.d_logits(real_hp, hp(fake))
             loss = self.loss.adv.generator(d_fake, d_real)
             if target is not None:
-                loss = loss + w_block * (batch_blockiness(coded) - target) ** 2
+                loss = loss + lc.w_block * (batch_blockiness(fake) - target) ** 2
+            if clean is not None:  # in units of the adversarial loss, as in G's loss
+                mean = fake if coded.shape[0] == n else 0.5 * (fake + coded[n:])
+                prior = (self.loss.highpass(mean) - self.loss.highpass(clean.float())).abs()
+                loss = loss + lc.w_id / lc.w_tex * prior.mean()
             return loss
 
         assert self.g.codec is not None
