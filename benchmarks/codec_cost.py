@@ -7,8 +7,14 @@ codec adds its round trip and, for the quality's finite difference, two more D f
 A third trainer has a gated codec snapped off (``optim.gate_snap``, the gate below 0.5), which the
 trainer skips: its ratio to the codec-less step should be 1.
 
+With ``--id-quality``, instead: two trainers with the default's identity prior (``loss.w_id``
+0.03, so G runs an antithetic pair) and a gated codec, one of them with ``loss.id_quality`` (the
+quality's finite difference codes both outputs of the pair, not one); their ratio is what that
+option costs (``codec-cost-idq-<device>.json``).
+
     python benchmarks/codec_cost.py                         # CPU, batch 8, LR crop 32
     python benchmarks/codec_cost.py --device cuda --batch-size 32 --crop 64
+    python benchmarks/codec_cost.py --id-quality
 """
 
 from __future__ import annotations
@@ -29,22 +35,30 @@ from dsgan.config.dsgan import DSGANConfig
 from dsgan.training.dsgan_trainer import DSGANTrainer
 from speed import sync, write_images
 
+PRIOR = {"model.codec_gate": True, "loss.w_id": 0.03}  # the default's prior and gate
+
 
 def trainer(hr: Path, out: Path, args: argparse.Namespace, codec: str) -> DSGANTrainer:
-    """codec: none, jpeg, or off (jpeg with a learned gate, snapped off from step 1 on)."""
+    """codec: none, jpeg, off (jpeg with a learned gate, snapped off from step 1 on), prior
+    (jpeg, gated, identity prior) or idq (prior with loss.id_quality)."""
     off = codec == "off"
+    extra = {
+        "off": {"model.codec_gate": True, "optim.gate_snap": 1e-6},
+        "prior": PRIOR,
+        "idq": {**PRIOR, "loss.id_quality": True},
+    }.get(codec, {})
     t = DSGANTrainer(
         load_config(
             DSGANConfig,
             overrides={
-                **({"model.codec_gate": True, "optim.gate_snap": 1e-6} if off else {}),
+                **extra,
                 "data.hr": str(hr),
                 "data.crop": args.crop,
                 "batch_size": args.batch_size,
                 "loss.perceptual": "none",
                 "model.output": "residual",
                 "model.noise_channels": 3,
-                "model.codec": "jpeg" if off else codec,
+                "model.codec": "none" if codec == "none" else "jpeg",
                 "loss.w_col": 0.1,
                 "loss.d_batch": "joint",
                 "device": args.device,
@@ -68,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=20, help="timed rounds (one step of each)")
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument(
+        "--id-quality", action="store_true", help="time loss.id_quality against the prior alone"
+    )
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -75,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_images(work / "hr", 8, args.crop * 4 + 16, seed=0)
-        runs = {c: trainer(work / "hr", work / c, args, c) for c in ("none", "jpeg", "off")}
+        kinds = ("prior", "idq") if args.id_quality else ("none", "jpeg", "off")
+        runs = {c: trainer(work / "hr", work / c, args, c) for c in kinds}
         hr = torch.randint(0, 256, (args.batch_size, 3, args.crop * 4, args.crop * 4))
         real = torch.randint(0, 256, (args.batch_size, 3, args.crop, args.crop))
         batch = {c: t._prepare(hr.to(torch.uint8), real.to(torch.uint8)) for c, t in runs.items()}
@@ -96,6 +114,20 @@ def main(argv: list[str] | None = None) -> int:
         "batch_size": args.batch_size,
         "crop": args.crop,
         "rounds": args.rounds,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.id_quality:
+        summary |= {
+            "step_s_prior": med["prior"],
+            "step_s_id_quality": med["idq"],
+            "ratio": med["idq"] / med["prior"],
+        }
+        print(json.dumps(summary))
+        (args.out / f"codec-cost-idq-{dev.type}.json").write_text(
+            json.dumps(summary, indent=1) + "\n"
+        )
+        return 0
+    summary |= {
         "step_s_without_codec": med["none"],
         "step_s_with_codec": med["jpeg"],
         "ratio": med["jpeg"] / med["none"],
@@ -103,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_snapped_off": med["off"] / med["none"],
     }
     print(json.dumps(summary))
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"codec-cost-{dev.type}.json").write_text(json.dumps(summary, indent=1) + "\n")
     return 0
 

@@ -259,6 +259,10 @@ def test_codec_cost_times_both_steps(tmp_path: Path) -> None:
     assert got["ratio_snapped_off"] == pytest.approx(
         got["step_s_codec_snapped_off"] / got["step_s_without_codec"]
     )
+    assert codec_cost.main([*args, "--id-quality"]) == 0
+    idq = json.loads((tmp_path / "codec-cost-idq-cpu.json").read_text())
+    assert idq["step_s_prior"] > 0 and idq["step_s_id_quality"] > 0
+    assert idq["ratio"] == pytest.approx(idq["step_s_id_quality"] / idq["step_s_prior"])
 
 
 def _suite_file(path: Path, command: str, rows: dict[str, tuple[float, float, dict]]) -> Path:

@@ -138,7 +138,8 @@ class LossConfig(StrictModel):
         ge=0,
         description="identity prior: weight of L1 between the high-passes of the noise-averaged"
         " output (mean of G(x, n) and G(x, -n)) and of x, so what G changes deterministically"
-        " (blur, sharpening, the codec) costs and noise does not; 0 = off (the paper)",
+        " (blur, sharpening, the codec's gate; its quality only with loss.id_quality) costs and"
+        " noise does not; 0 = off (the paper)",
     )
     w_block: float = Field(
         0.0,
